@@ -1,0 +1,31 @@
+"""compgraph: computational graphs that show backpropagation as the chain rule, step by step.
+
+    import compgraph as cg
+    x = cg.Input("x")
+    f = cg.exp(cg.sin(x ** 2), name="f")
+    g = cg.Graph(f)
+    g.forward(x=0.5); g.backward(); g.grad(x)
+"""
+
+from . import nn
+from .check import check_answer, gradcheck, numeric_grad, relative_error
+from .errors import (CompgraphError, DomainError, InputError, InputTypeError, OrderError,
+                     ShapeError)
+from .functions import (add, append_one, binary_cross_entropy, cos, div, exp, log, mean, mul,
+                        power, relu, sigmoid, sin, square, squared_error, sub, sum, tanh, matmul)
+from .graph import Const, Graph, Input, Node, Param, Path
+from .ops import OPS, Op
+from .trace import BackwardStep, ForwardStep, Trace, fmt, trace
+
+Graph.trace = trace  # graph.trace(**inputs): the steps of forward and backward, as data
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "nn", "check_answer", "gradcheck", "numeric_grad", "relative_error",
+    "CompgraphError", "DomainError", "InputError", "InputTypeError", "OrderError", "ShapeError",
+    "add", "append_one", "binary_cross_entropy", "cos", "div", "exp", "log", "mean", "mul",
+    "power", "relu", "sigmoid", "sin", "square", "squared_error", "sub", "sum", "tanh", "matmul",
+    "Const", "Graph", "Input", "Node", "Param", "Path", "OPS", "Op",
+    "BackwardStep", "ForwardStep", "Trace", "fmt", "trace",
+]

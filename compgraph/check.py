@@ -1,0 +1,91 @@
+"""Checking gradients against central differences, and checking a learner's answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import CompgraphError
+from .graph import PARAM, Graph, Node, to_value
+from .ops import Value
+
+
+def numeric_grad(graph: Graph, wrt: Node | str, *, eps: float = 1e-6, **inputs: Any) -> Value:
+    """∂output/∂wrt by central differences, (f(v+ε) − f(v−ε)) / 2ε, element by element.
+    `wrt` is an Input or a Param; the graph is left as it was found (values of `inputs`)."""
+    leaf = graph.node(wrt)
+    if leaf.op is not None or leaf.role not in ("input", PARAM):
+        raise CompgraphError(f"numeric_grad: {leaf.name!r} is not an Input or a Param")
+    values = {name: to_value(v, f"input {name!r}") for name, v in inputs.items()}
+    original = values[leaf.name] if leaf.role != PARAM else leaf.value
+
+    def output_at(v: Value) -> float:
+        if leaf.role == PARAM:
+            leaf.value = v
+            result = graph.forward(**values)
+        else:
+            result = graph.forward(**{**values, leaf.name: v})
+        if type(result) is not float:
+            raise CompgraphError(f"numeric_grad needs a scalar output; "
+                                 f"{graph.output.name!r} has shape {np.shape(result)}")
+        return result
+
+    try:
+        if type(original) is float:
+            grad: Value = (output_at(original + eps) - output_at(original - eps)) / (2 * eps)
+        else:
+            grad = np.zeros_like(original)
+            for idx in np.ndindex(original.shape):
+                bumped = original.copy()
+                bumped[idx] += eps
+                up = output_at(bumped)
+                bumped[idx] -= 2 * eps
+                grad[idx] = (up - output_at(bumped)) / (2 * eps)
+    finally:
+        if leaf.role == PARAM:
+            leaf.value = original
+        graph.forward(**values)
+    return grad
+
+
+def relative_error(analytic: Value, numeric: Value, floor: float = 1e-6) -> float:
+    """max |a − n| / max(|a|, |n|, floor): relative where gradients are large, absolute (scaled by
+    `floor`) where both are tiny, so rounding noise on zero gradients is not called an error."""
+    a, n = np.asarray(analytic, dtype=float), np.asarray(numeric, dtype=float)
+    scale = np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)
+    return float(np.max(np.abs(a - n) / scale)) if a.size else 0.0
+
+
+def gradcheck(graph: Graph, *, eps: float = 1e-6, **inputs: Any) -> float:
+    """The largest relative error between backward() and central differences, over every element
+    of every input and parameter. Below ~1e-6 means the gradients agree."""
+    graph.forward(**inputs)
+    analytic = graph.backward()
+    leaves = [*graph.inputs.values(), *graph.params]
+    worst = 0.0
+    for leaf in leaves:
+        expected = analytic[leaf]
+        worst = max(worst, relative_error(expected, numeric_grad(graph, leaf, eps=eps, **inputs)))
+    graph.forward(**inputs)
+    graph.backward()
+    return worst
+
+
+def check_answer(answer: Any, expected: Any, *, what: str = "your answer",
+                 rtol: float = 1e-6) -> bool:
+    """For exercises: compare a learner's number or array with the package's, and say why not."""
+    try:
+        a = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        print(f"✗ {what}: expected a number or an array, got {answer!r}")
+        return False
+    e = np.asarray(expected, dtype=float)
+    if a.shape != e.shape:
+        print(f"✗ {what}: shape {a.shape}, expected shape {e.shape}")
+        return False
+    if np.allclose(a, e, rtol=rtol, atol=1e-9):
+        print(f"✓ {what} is right")
+        return True
+    print(f"✗ {what} is not right yet (off by {relative_error(a, e):.2g} relative)")
+    return False

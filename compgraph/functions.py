@@ -1,0 +1,106 @@
+"""The functions that build op nodes. Each one is a single entry of the op table in ops.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .graph import Node, apply, as_node
+
+__all__ = ["add", "sub", "mul", "div", "power", "exp", "log", "sin", "cos", "tanh", "sigmoid", "relu", "square", "sum", "mean",
+           "matmul", "append_one", "binary_cross_entropy", "squared_error"]
+
+
+def add(a: Any, b: Any, name: str | None = None) -> Node:
+    """a + b, as a named node (the operator `a + b` gives an automatic name)."""
+    return apply("add", a, b, name=name)
+
+
+def sub(a: Any, b: Any, name: str | None = None) -> Node:
+    return apply("sub", a, b, name=name)
+
+
+def mul(a: Any, b: Any, name: str | None = None) -> Node:
+    return apply("mul", a, b, name=name)
+
+
+def div(a: Any, b: Any, name: str | None = None) -> Node:
+    return apply("div", a, b, name=name)
+
+
+def power(x: Any, p: float, name: str | None = None) -> Node:
+    """x ** p for a number p (p = 2 gives the square op, as x ** 2 does)."""
+    node = as_node(x) ** p
+    node.name = name
+    return node
+
+
+def exp(x: Any, name: str | None = None) -> Node:
+    """e^x. Raises DomainError for x above 709.78, where a float overflows."""
+    return apply("exp", x, name=name)
+
+
+def log(x: Any, name: str | None = None) -> Node:
+    """Natural logarithm; raises DomainError for x <= 0."""
+    return apply("log", x, name=name)
+
+
+def sin(x: Any, name: str | None = None) -> Node:
+    return apply("sin", x, name=name)
+
+
+def cos(x: Any, name: str | None = None) -> Node:
+    return apply("cos", x, name=name)
+
+
+def tanh(x: Any, name: str | None = None) -> Node:
+    return apply("tanh", x, name=name)
+
+
+def sigmoid(x: Any, name: str | None = None) -> Node:
+    """σ(x) = 1/(1+e^(−x)), local derivative σ(1−σ). Computed from e^(−|x|), whose argument is
+    never positive, so it is finite and raises no overflow warning for any finite x (±1e4
+    included): σ(1e4) is exactly 1.0 and σ(−1e4) exactly 0.0."""
+    return apply("sigmoid", x, name=name)
+
+
+def relu(x: Any, name: str | None = None) -> Node:
+    """max(x, 0); its derivative at exactly 0 is taken as 0."""
+    return apply("relu", x, name=name)
+
+
+def square(x: Any, name: str | None = None) -> Node:
+    return apply("square", x, name=name)
+
+
+def sum(x: Any, name: str | None = None) -> Node:  # noqa: A001 - the public name is `sum`
+    """Sum of all elements (a scalar)."""
+    return apply("sum", x, name=name)
+
+
+def mean(x: Any, name: str | None = None) -> Node:
+    """Mean of all elements (a scalar)."""
+    return apply("mean", x, name=name)
+
+
+def matmul(a: Any, b: Any, name: str | None = None) -> Node:
+    """Matrix product a @ b of vectors and matrices (1-D or 2-D)."""
+    return apply("matmul", a, b, name=name)
+
+
+def append_one(x: Any, name: str | None = None) -> Node:
+    """[x, 1]: a vector with a bias 1 appended, or a column of ones appended to a matrix whose
+    rows are examples."""
+    return apply("append_one", x, name=name)
+
+
+def binary_cross_entropy(pred: Any, target: Any, name: str | None = None) -> Node:
+    """Mean of −t·log p − (1−t)·log(1−p) over all elements; pred and target of the same shape.
+    Stays finite for saturated predictions: p is clipped to [1e−12, 1 − 1e−12] inside the logs
+    (so one example costs at most about 27.6), and the derivative (p−t)/(p(1−p)) uses the clipped
+    p. With sigmoid(z) as pred that keeps loss and gradients finite for logits up to ±1e4."""
+    return apply("bce", pred, target, name=name)
+
+
+def squared_error(pred: Any, target: Any, name: str | None = None) -> Node:
+    """½‖pred − target‖², summed over all elements; pred and target of the same shape."""
+    return apply("sqerr", pred, target, name=name)

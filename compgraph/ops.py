@@ -1,0 +1,283 @@
+"""The op table: every operation compgraph knows, each defined exactly once.
+
+An entry holds
+  forward   the function itself, on Python floats or numpy arrays;
+  local     its local ("connection") derivative with respect to each input, d out / d input,
+            elementwise, given the input values and the output;
+  formula   how the node is written, e.g. "sin({0})", with {0}, {1} the input names;
+  deriv     the same derivatives as symbolic labels in terms of node names, e.g. "cos({0})";
+  check     an optional domain check that returns a message for bad values.
+
+Backward, forward mode, path products, edge labels, gradcheck and the widgets all read this
+table. Elementwise ops need nothing else: the vector-Jacobian product is upstream * local, summed
+over broadcast axes. Reductions (sum, mean, the losses) produce one number, so their products are
+spread back over the input's shape. Only the two structural ops, matmul and append_one, carry an
+explicit `vjp` and `jvp`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+
+from .errors import CompgraphError, DomainError, ShapeError
+
+Value = Union[float, np.ndarray]
+
+#: Probabilities are clipped to [EPS, 1 - EPS] inside binary cross-entropy's logs.
+EPS = 1e-12
+#: math.exp overflows a float beyond this argument.
+EXP_MAX = 709.78
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    symbol: str
+    formula: str
+    deriv: tuple[str, ...]
+    forward: Callable[..., Value]
+    local: Callable[..., tuple] | None = None
+    reduces: bool = False
+    check: Callable[..., str | None] | None = None
+    vjp: Callable[..., tuple] | None = None
+    jvp: Callable[..., Value] | None = None
+    bad: type[CompgraphError] = DomainError  # what a failed check raises
+
+    @property
+    def arity(self) -> int:
+        return len(self.deriv)
+
+
+def shape_of(value: Value) -> tuple[int, ...]:
+    return () if type(value) is float else value.shape
+
+
+def fit(grad: Any, like: Value) -> Value:
+    """Give `grad` the shape of `like`: sum over axes that broadcasting added, or spread a number
+    over the whole shape (the gradient of a reduction)."""
+    if type(like) is float:
+        return grad if type(grad) is float else float(np.sum(grad))
+    shape = like.shape
+    grad = np.asarray(grad, dtype=float)
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    if grad.ndim == len(shape):
+        axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+        if axes:
+            grad = grad.sum(axis=axes, keepdims=True)
+    if grad.shape != shape:
+        grad = np.broadcast_to(grad, shape).copy()
+    return grad
+
+
+def as_float(x: Any) -> Value:
+    """numpy returns 0-d results for reductions; keep scalars as plain Python floats."""
+    return float(x) if np.ndim(x) == 0 else x
+
+
+def _unary(scalar_fn: Callable, array_fn: Callable) -> Callable[[Value], Value]:
+    # math.* is several times faster than numpy on plain floats, which scalar graphs are made of.
+    return lambda x: scalar_fn(x) if type(x) is float else array_fn(x)
+
+
+def _sigmoid_scalar(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _sigmoid_array(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))  # never overflows: the argument is <= 0
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+sigmoid_value = _unary(_sigmoid_scalar, _sigmoid_array)
+"""σ(z) = 1/(1+e^(−z)), computed as e^(−|z|) based so that no exponent is positive: finite and free
+of overflow warnings for any finite z (σ(±1e4) is exactly 1.0 or 0.0)."""
+
+
+def _step(x: Value) -> Value:
+    return (1.0 if x > 0 else 0.0) if type(x) is float else (x > 0).astype(float)
+
+
+def _clip(p: Value) -> Value:
+    return min(max(p, EPS), 1.0 - EPS) if type(p) is float else np.clip(p, EPS, 1.0 - EPS)
+
+
+_log = _unary(math.log, np.log)
+_exp = _unary(math.exp, np.exp)
+
+
+def _size(x: Value) -> int:
+    return 1 if type(x) is float else x.size
+
+
+def _bce(p: Value, t: Value) -> float:
+    q = _clip(p)
+    return as_float(-np.mean(t * _log(q) + (1.0 - t) * _log(1.0 - q)))
+
+
+def _bce_local(out: float, p: Value, t: Value) -> tuple:
+    q, n = _clip(p), max(_size(p), _size(t))
+    return (q - t) / (q * (1.0 - q)) / n, (_log(1.0 - q) - _log(q)) / n
+
+
+def _same_shape(name: str) -> Callable[..., str | None]:
+    def check(p: Value, t: Value) -> str | None:
+        sp, st = shape_of(p), shape_of(t)
+        if sp != st and sp != () and st != ():
+            return (f"prediction shape {sp} and target shape {st} differ "
+                    f"(reshape the target; {name} does not broadcast)")
+        return None
+    return check
+
+
+# --- checks: return a message describing the bad value, or None -----------------------------
+
+def _positive(x: Value) -> str | None:
+    if np.any(x <= 0):
+        bad = x if type(x) is float else x[x <= 0].flat[0]
+        return f"log needs positive input, got {bad!r}"
+    return None
+
+
+def _nonzero_divisor(a: Value, b: Value) -> str | None:
+    if np.any(b == 0):
+        return f"division by zero: divisor {b!r}" if type(b) is float else \
+            f"division by zero: divisor has {int(np.sum(b == 0))} zero element(s)"
+    return None
+
+
+def _no_overflow(x: Value) -> str | None:
+    if np.any(x > EXP_MAX):
+        return f"exp overflows for input {np.max(x)!r} > {EXP_MAX}"
+    return None
+
+
+def _power_domain(x: Value, p: float) -> str | None:
+    if p != int(p) and np.any(x < 0):
+        return f"x ** {p} is not real for negative x ({np.min(x)!r})"
+    if p < 0 and np.any(x == 0):
+        return f"0 ** {p} is a division by zero"
+    return None
+
+
+def _matmul_shapes(a: Value, b: Value) -> str | None:
+    sa, sb = shape_of(a), shape_of(b)
+    if not (1 <= len(sa) <= 2 and 1 <= len(sb) <= 2) or sa[-1] != sb[0]:
+        return f"cannot multiply shapes {sa} @ {sb}"
+    return None
+
+
+# --- the structural ops: explicit vector-Jacobian and Jacobian-vector products -------------
+
+def _matmul_vjp(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> tuple:
+    if a.ndim == 1 and b.ndim == 1:
+        return g * b, g * a
+    if a.ndim == 1:
+        return b @ g, np.outer(a, g)
+    if b.ndim == 1:
+        return np.outer(g, b), a.T @ g
+    return g @ b.T, a.T @ g
+
+
+def _matmul(a: np.ndarray, b: np.ndarray) -> Value:
+    return as_float(a @ b)
+
+
+def _append_one(x: np.ndarray) -> np.ndarray:
+    return np.concatenate([x, np.ones(x.shape[:-1] + (1,))], axis=-1)
+
+
+def _append_one_shape(x: Value) -> str | None:
+    return "append_one needs a vector or a matrix of row vectors, got a scalar" \
+        if type(x) is float else None
+
+
+OPS: dict[str, Op] = {}
+
+
+def _define(*ops: Op) -> None:
+    for op in ops:
+        OPS[op.name] = op
+
+
+_define(
+    Op("add", "+", "{0} + {1}", ("1", "1"),
+       lambda a, b: a + b, lambda out, a, b: (1.0, 1.0)),
+    Op("sub", "−", "{0} − {1}", ("1", "−1"),
+       lambda a, b: a - b, lambda out, a, b: (1.0, -1.0)),
+    Op("mul", "×", "{0}·{1}", ("{1}", "{0}"),
+       lambda a, b: a * b, lambda out, a, b: (b, a)),
+    Op("div", "÷", "{0} / {1}", ("1/{1}", "−{0}/{1}²"),
+       lambda a, b: a / b, lambda out, a, b: (1.0 / b, -out / b),
+       check=_nonzero_divisor),
+    Op("neg", "−", "−{0}", ("−1",),
+       lambda a: -a, lambda out, a: (-1.0,)),
+    Op("pow", "^", "{0}^{p}", ("{p}·{0}^({p}−1)",),
+       lambda a, p: a ** p, lambda out, a, p: (p * a ** (p - 1),),
+       check=_power_domain),
+    Op("square", "x²", "{0}²", ("2{0}",),
+       lambda a: a * a, lambda out, a: (2.0 * a,)),
+    Op("exp", "exp", "e^{0}", ("e^{0}",),
+       _exp, lambda out, a: (out,), check=_no_overflow),
+    Op("log", "log", "log({0})", ("1/{0}",),
+       _log, lambda out, a: (1.0 / a,), check=_positive),
+    Op("sin", "sin", "sin({0})", ("cos({0})",),
+       _unary(math.sin, np.sin), lambda out, a: (_unary(math.cos, np.cos)(a),)),
+    Op("cos", "cos", "cos({0})", ("−sin({0})",),
+       _unary(math.cos, np.cos), lambda out, a: (-_unary(math.sin, np.sin)(a),)),
+    Op("tanh", "tanh", "tanh({0})", ("1−{out}²",),
+       _unary(math.tanh, np.tanh), lambda out, a: (1.0 - out * out,)),
+    Op("sigmoid", "σ", "σ({0})", ("{out}(1−{out})",),
+       sigmoid_value, lambda out, a: (out * (1.0 - out),)),
+    Op("relu", "relu", "relu({0})", ("[{0}>0]",),
+       _unary(lambda a: a if a > 0 else 0.0, lambda a: np.maximum(a, 0.0)),
+       lambda out, a: (_step(a),)),
+    Op("sum", "Σ", "Σ{0}", ("1",),
+       lambda a: as_float(np.sum(a)) if type(a) is not float else a,
+       lambda out, a: (1.0,), reduces=True),
+    Op("mean", "mean", "mean({0})", ("1/N",),
+       lambda a: as_float(np.mean(a)) if type(a) is not float else a,
+       lambda out, a: (1.0 / _size(a),), reduces=True),
+    Op("bce", "BCE", "BCE({0}, {1})",
+       ("({0}−{1})/({0}(1−{0}))", "log((1−{0})/{0})"),
+       _bce, _bce_local, reduces=True, check=_same_shape("binary_cross_entropy"), bad=ShapeError),
+    Op("sqerr", "½‖·‖²", "½‖{0} − {1}‖²", ("{0}−{1}", "{1}−{0}"),
+       lambda p, t: as_float(0.5 * np.sum((p - t) ** 2)),
+       lambda out, p, t: (p - t, t - p), reduces=True, check=_same_shape("squared_error"),
+       bad=ShapeError),
+    Op("matmul", "@", "{0} @ {1}", ("{1}ᵀ", "{0}ᵀ"),
+       _matmul, lambda out, a, b: (b, a), check=_matmul_shapes, bad=ShapeError,
+       vjp=_matmul_vjp, jvp=lambda out, a, b, da, db: _matmul(da, b) + _matmul(a, db)),
+    Op("append_one", "[·,1]", "[{0}, 1]", ("[I 0]",),
+       _append_one, lambda out, a: (1.0,), check=_append_one_shape, bad=ShapeError,
+       vjp=lambda g, out, a: (g[..., :-1],),
+       jvp=lambda out, a, da: np.concatenate([da, np.zeros(da.shape[:-1] + (1,))], -1)),
+)
+
+
+def vjp(op: Op, upstream: Value, out: Value, inputs: tuple, attrs: dict) -> tuple:
+    """Each input's share of the gradient: upstream times the local derivative, in its shape."""
+    if op.vjp is not None:
+        return op.vjp(upstream, out, *inputs)
+    local = op.local(out, *inputs, **attrs)
+    return tuple(fit(upstream * d, x) for d, x in zip(local, inputs))
+
+
+def jvp(op: Op, out: Value, inputs: tuple, tangents: tuple, attrs: dict) -> Value:
+    """The output's tangent from the inputs' tangents (forward mode)."""
+    if op.jvp is not None:
+        return op.jvp(out, *inputs, *tangents)
+    local = op.local(out, *inputs, **attrs)
+    total = sum(d * t for d, t in zip(local, tangents))
+    return as_float(np.sum(total)) if op.reduces else fit(total, out)
