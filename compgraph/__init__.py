@@ -9,10 +9,28 @@
 
 from . import nn
 from .check import check_answer, gradcheck, numeric_grad, relative_error
-from .errors import (CompgraphError, DomainError, InputError, InputTypeError, OrderError,
-                     ShapeError)
-from .functions import (add, append_one, binary_cross_entropy, cos, div, exp, log, mean, mul,
-                        power, relu, sigmoid, sin, square, squared_error, sub, sum, tanh, matmul)
+from .errors import CompgraphError, DomainError, InputError, InputTypeError, OrderError, ShapeError
+from .functions import (
+                     add,
+                     append_one,
+                     binary_cross_entropy,
+                     cos,
+                     div,
+                     exp,
+                     log,
+                     matmul,
+                     mean,
+                     mul,
+                     power,
+                     relu,
+                     sigmoid,
+                     sin,
+                     square,
+                     squared_error,
+                     sub,
+                     sum,
+                     tanh,
+)
 from .graph import Const, Graph, Input, Node, Param, Path
 from .ops import OPS, Op
 from .trace import BackwardStep, ForwardStep, Trace, fmt, trace

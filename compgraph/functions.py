@@ -6,8 +6,9 @@ from typing import Any
 
 from .graph import Node, apply, as_node
 
-__all__ = ["add", "sub", "mul", "div", "power", "exp", "log", "sin", "cos", "tanh", "sigmoid", "relu", "square", "sum", "mean",
-           "matmul", "append_one", "binary_cross_entropy", "squared_error"]
+__all__ = ["add", "sub", "mul", "div", "power", "exp", "log", "sin", "cos", "tanh", "sigmoid",
+           "relu", "square", "sum", "mean", "matmul", "append_one",
+           "binary_cross_entropy", "squared_error"]
 
 
 def add(a: Any, b: Any, name: str | None = None) -> Node:

@@ -325,7 +325,8 @@ class Graph:
         if not self.forwarded:
             raise OrderError("paths(): call forward(...) first")
         found: list[Path] = []
-        stack: list[tuple[Node, tuple[Node, ...], tuple[float, ...]]] = [(self.output, (self.output,), ())]
+        start = (self.output, (self.output,), ())
+        stack: list[tuple[Node, tuple[Node, ...], tuple[float, ...]]] = [start]
         while stack:
             node, route, factors = stack.pop()
             if node is leaf:
@@ -358,7 +359,8 @@ class Path:
 
     def __repr__(self) -> str:
         route = " → ".join(n.name for n in self.nodes)
-        return f"<Path {route}: {' × '.join(f'{f:.4g}' for f in self.factors)} = {self.product:.4g}>"
+        factors = " × ".join(f"{f:.4g}" for f in self.factors)
+        return f"<Path {route}: {factors} = {self.product:.4g}>"
 
 
 def describe_inputs(node: Node) -> str:
