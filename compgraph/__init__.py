@@ -7,7 +7,7 @@
     g.forward(x=0.5); g.backward(); g.grad(x)
 """
 
-from . import nn
+from . import nn, plots
 from .check import check_answer, gradcheck, numeric_grad, relative_error
 from .errors import CompgraphError, DomainError, InputError, InputTypeError, OrderError, ShapeError
 from .functions import (
@@ -33,17 +33,24 @@ from .functions import (
 )
 from .graph import Const, Graph, Input, Node, Param, Path
 from .ops import OPS, Op
-from .trace import BackwardStep, ForwardStep, Trace, fmt, trace
+from .render import GraphvizMissing, Picture, legend, render
+from .trace import BackwardStep, ForwardStep, TangentStep, Trace, fmt, forward_mode_trace, trace
+from .widgets import PathExplorer, Stepper, TrainingExplorer
 
-Graph.trace = trace  # graph.trace(**inputs): the steps of forward and backward, as data
+# The graph's methods that belong to later stages of the pipeline live in their own modules.
+Graph.trace = trace                        # graph.trace(**inputs): the steps, as data
+Graph.forward_mode_trace = forward_mode_trace
+Graph.render = render                      # graph.render(trace, step, rankdir=...): a picture
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "nn", "check_answer", "gradcheck", "numeric_grad", "relative_error",
+    "nn", "plots", "check_answer", "gradcheck", "numeric_grad", "relative_error",
     "CompgraphError", "DomainError", "InputError", "InputTypeError", "OrderError", "ShapeError",
     "add", "append_one", "binary_cross_entropy", "cos", "div", "exp", "log", "mean", "mul",
     "power", "relu", "sigmoid", "sin", "square", "squared_error", "sub", "sum", "tanh", "matmul",
     "Const", "Graph", "Input", "Node", "Param", "Path", "OPS", "Op",
-    "BackwardStep", "ForwardStep", "Trace", "fmt", "trace",
+    "BackwardStep", "ForwardStep", "TangentStep", "Trace", "fmt", "forward_mode_trace", "trace",
+    "GraphvizMissing", "Picture", "legend", "render", "PathExplorer", "Stepper",
+    "TrainingExplorer",
 ]

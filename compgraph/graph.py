@@ -28,6 +28,8 @@ def to_value(raw: Any, who: str) -> Value:
         value: Value = float(raw)
     else:
         try:
+            if np.asarray(raw).dtype.kind not in "biuf":  # None, "1.5", [1, None], complex
+                raise TypeError
             value = np.array(raw, dtype=float)
         except (TypeError, ValueError):
             raise InputTypeError(f"{who}: expected a number or an array of numbers, "
@@ -45,7 +47,7 @@ def _first_bad(value: Value) -> str:
     if type(value) is float:
         return repr(value)
     bad = value[~np.isfinite(value)]
-    return f"{bad.flat[0]!r} among {value.size} elements of shape {value.shape}"
+    return f"{float(bad.flat[0])!r} among {value.size} elements of shape {value.shape}"
 
 
 class Node:
@@ -90,6 +92,9 @@ class Node:
 
     # Nodes are compared by identity; == on values would be ambiguous for arrays.
     __hash__ = object.__hash__
+    # An ndarray on the left (W @ x, np.ones(3) * x) defers to the reflected operators above
+    # instead of making an object array of nodes.
+    __array_ufunc__ = None
 
 
 class Input(Node):
@@ -325,30 +330,40 @@ class Graph:
         if not self.forwarded:
             raise OrderError("paths(): call forward(...) first")
         found: list[Path] = []
-        start = (self.output, (self.output,), ())
-        stack: list[tuple[Node, tuple[Node, ...], tuple[float, ...]]] = [start]
+        stack: list[tuple[Node, Path]] = [(self.output, Path((self.output,), (), ()))]
         while stack:
-            node, route, factors = stack.pop()
+            node, path = stack.pop()
             if node is leaf:
-                found.append(Path(route, factors))
+                found.append(path)
                 continue
             if node.op is None:
                 continue
             local = node.op.local(node.value, *(c.value for c in node.children), **node.attrs)
-            for child, d in reversed(list(zip(node.children, local))):
+            for slot in reversed(range(len(node.children))):
+                child = node.children[slot]
                 if type(child.value) is not float or type(node.value) is not float:
                     raise ShapeError(f"paths(): node {child.name!r} or {node.name!r} holds an "
                                      f"array; path products are defined for scalar graphs")
-                stack.append((child, route + (child,), factors + (float(d),)))
+                longer = Path(path.nodes + (child,), path.factors + (float(local[slot]),),
+                              path.slots + (slot,))
+                stack.append((child, longer))
         return found
 
 
 class Path:
-    """One route from the output to a leaf: its nodes (output first) and edge derivatives."""
+    """One route from the output to a leaf: its nodes (output first), the edge derivatives, and
+    for each edge which input of the upper node it enters (a + a has two edges)."""
 
-    def __init__(self, nodes: tuple[Node, ...], factors: tuple[float, ...]):
+    def __init__(self, nodes: tuple[Node, ...], factors: tuple[float, ...],
+                 slots: tuple[int, ...] = ()):
         self.nodes = nodes
         self.factors = factors
+        self.slots = slots
+
+    @property
+    def edges(self) -> list[tuple[Node, int]]:
+        """(upper node, input slot) for each edge, output first."""
+        return list(zip(self.nodes[:-1], self.slots))
 
     @property
     def product(self) -> float:

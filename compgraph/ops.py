@@ -145,7 +145,7 @@ def _same_shape(name: str) -> Callable[..., str | None]:
 
 def _positive(x: Value) -> str | None:
     if np.any(x <= 0):
-        bad = x if type(x) is float else x[x <= 0].flat[0]
+        bad = x if type(x) is float else float(x[x <= 0].flat[0])
         return f"log needs positive input, got {bad!r}"
     return None
 
@@ -159,15 +159,17 @@ def _nonzero_divisor(a: Value, b: Value) -> str | None:
 
 def _no_overflow(x: Value) -> str | None:
     if np.any(x > EXP_MAX):
-        return f"exp overflows for input {np.max(x)!r} > {EXP_MAX}"
+        return f"exp overflows for input {float(np.max(x))!r} > {EXP_MAX}"
     return None
 
 
 def _power_domain(x: Value, p: float) -> str | None:
     if p != int(p) and np.any(x < 0):
-        return f"x ** {p} is not real for negative x ({np.min(x)!r})"
+        return f"x ** {p} is not real for negative x ({float(np.min(x))!r})"
     if p < 0 and np.any(x == 0):
         return f"0 ** {p} is a division by zero"
+    if p < 1 and np.any(x == 0):  # the local derivative p·x^(p−1) would divide by zero
+        return f"x ** {p} at x = 0: its derivative {p}·x^({p}−1) is not finite"
     return None
 
 

@@ -83,6 +83,7 @@ class BackwardStep:
     total: Value
     terms: tuple[Value, ...]
     text: str
+    slot: int = 0  # which of the parent's inputs the child is (a + a has two edges)
     kind: str = "backward"
 
     @property
@@ -130,7 +131,7 @@ def trace(graph: Graph, **inputs: Any) -> Trace:
         step_text = _backward_text(out, parent, child, i, upstream, local, share, total, shares)
         steps.append(BackwardStep(len(steps), parent, child, _snapshot(upstream),
                                   _snapshot(local), deriv_label(parent, i), _snapshot(share),
-                                  _snapshot(total), tuple(shares), step_text))
+                                  _snapshot(total), tuple(shares), step_text, i))
 
     graph.backward(record=record)
     return Trace(graph, steps)
@@ -162,3 +163,43 @@ def _backward_text(out: Node, parent: Node, child: Node, i: int, upstream: Value
         lines.append(f"so {partial(out, child)} = " + " + ".join(fmt(s) for s in shares)
                      + f" = {fmt(total)}")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class TangentStep:
+    """Forward mode: a node's value and its derivative with respect to one chosen leaf, the sum
+    over its inputs of (connection derivative × the input's derivative)."""
+
+    index: int
+    node: Node
+    wrt: Node
+    value: Value
+    tangent: Value
+    text: str
+    kind: str = "tangent"
+
+
+def forward_mode_trace(graph: Graph, wrt: Node | str, index: Any = None,
+                       **inputs: Any) -> Trace:
+    """The forward-mode pass as steps: one per node, carrying d node / d wrt alongside the value.
+    One such pass gives the derivative of every node by one input."""
+    tangents = graph.forward_mode(wrt, index=index, **inputs)
+    leaf = graph.node(wrt)
+    steps = []
+    for node in graph.nodes:
+        if node.role == CONST:
+            continue
+        d = f"∂{node.name}/∂{leaf.name}"
+        if node.op is None:
+            text = f"{node.name} = {fmt(node.value)};  {d} = {fmt(tangents[node])}"
+        else:
+            terms = [(i, c) for i, c in enumerate(node.children) if c.role != CONST]
+            chain = " + ".join(f"{partial(node, c)} · ∂{c.name}/∂{leaf.name}" for _, c in terms)
+            text = f"{node.name} = {formula(node)} = {fmt(node.value)}\n{d} = {chain}"
+            if all(type(c.value) is float for c in node.children) and type(node.value) is float:
+                text += " = " + " + ".join(
+                    f"{fmt(local_derivative(node, i))} × {fmt(tangents[c])}" for i, c in terms)
+            text += f" = {fmt(tangents[node])}"
+        steps.append(TangentStep(len(steps), node, leaf, _snapshot(node.value),
+                                 _snapshot(tangents[node]), text))
+    return Trace(graph, steps)
