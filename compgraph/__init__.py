@@ -10,27 +10,9 @@
 from . import nn, plots
 from .check import check_answer, gradcheck, numeric_grad, relative_error
 from .errors import CompgraphError, DomainError, InputError, InputTypeError, OrderError, ShapeError
-from .functions import (
-                     add,
-                     append_one,
-                     binary_cross_entropy,
-                     cos,
-                     div,
-                     exp,
-                     log,
-                     matmul,
-                     mean,
-                     mul,
-                     power,
-                     relu,
-                     sigmoid,
-                     sin,
-                     square,
-                     squared_error,
-                     sub,
-                     sum,
-                     tanh,
-)
+from .functions import (add, append_one, binary_cross_entropy, cos, div, exp, log, matmul, mean,
+                        mul, new_op, power, relu, sigmoid, sin, square, squared_error, sub, sum,
+                        tanh)
 from .graph import Const, Graph, Input, Node, Param, Path
 from .ops import OPS, Op
 from .render import GraphvizMissing, Picture, legend, render
@@ -48,7 +30,8 @@ __all__ = [
     "nn", "plots", "check_answer", "gradcheck", "numeric_grad", "relative_error",
     "CompgraphError", "DomainError", "InputError", "InputTypeError", "OrderError", "ShapeError",
     "add", "append_one", "binary_cross_entropy", "cos", "div", "exp", "log", "mean", "mul",
-    "power", "relu", "sigmoid", "sin", "square", "squared_error", "sub", "sum", "tanh", "matmul",
+    "new_op", "power", "relu", "sigmoid", "sin", "square", "squared_error", "sub", "sum", "tanh",
+    "matmul",
     "Const", "Graph", "Input", "Node", "Param", "Path", "OPS", "Op",
     "BackwardStep", "ForwardStep", "TangentStep", "Trace", "fmt", "forward_mode_trace", "trace",
     "GraphvizMissing", "Picture", "legend", "render", "PathExplorer", "Stepper",

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import Any
 
+from .errors import InputTypeError
 from .graph import Node, apply, as_node
+from .ops import Op, as_float, define
 
 __all__ = ["add", "sub", "mul", "div", "power", "exp", "log", "sin", "cos", "tanh", "sigmoid",
            "relu", "square", "sum", "mean", "matmul", "append_one",
-           "binary_cross_entropy", "squared_error"]
+           "binary_cross_entropy", "squared_error", "new_op"]
 
 
 def add(a: Any, b: Any, name: str | None = None) -> Node:
@@ -105,3 +109,31 @@ def binary_cross_entropy(pred: Any, target: Any, name: str | None = None) -> Nod
 def squared_error(pred: Any, target: Any, name: str | None = None) -> Node:
     """½‖pred − target‖², summed over all elements; pred and target of the same shape."""
     return apply("sqerr", pred, target, name=name)
+
+
+def new_op(name: str, forward: Callable[..., Any], local: Callable[..., tuple], *,
+           formula: str | None = None, deriv: tuple[str, ...] | None = None,
+           symbol: str | None = None) -> Callable[..., Node]:
+    """Add an elementwise op to the op table and return the function that builds its nodes.
+
+    forward(*xs) computes the value; local(out, *xs) returns one local derivative per input,
+    d out / d x_i, elementwise. Example (softplus, whose derivative is the sigmoid):
+
+        softplus = cg.new_op("softplus", lambda x: np.log1p(np.exp(x)),
+                             lambda out, x: (1 / (1 + np.exp(-x)),), deriv=("σ({0})",))
+        cg.gradcheck(cg.Graph(softplus(x)), x=0.3)   # tiny: the derivative is right
+    """
+    arity = len(deriv) if deriv else len(inspect.signature(forward).parameters)
+    slots = ", ".join(f"{{{i}}}" for i in range(arity))
+    define(Op(name, symbol or name, formula or f"{name}({slots})",
+              deriv or tuple(f"∂{name}/∂x{i + 1}" for i in range(arity)),
+              lambda *xs: as_float(forward(*xs)), local))
+
+    def build(*args: Any, name: str | None = None) -> Node:
+        if len(args) != arity:
+            raise InputTypeError(f"{build.__name__} takes {arity} input(s), got {len(args)}")
+        return apply(op_name, *args, name=name)
+
+    op_name = name
+    build.__name__ = name
+    return build

@@ -208,12 +208,14 @@ def _append_one_shape(x: Value) -> str | None:
 OPS: dict[str, Op] = {}
 
 
-def _define(*ops: Op) -> None:
+def define(*ops: Op) -> None:
+    """Add ops to the table. A name already taken is replaced (re-running a notebook cell that
+    defines an op must work)."""
     for op in ops:
         OPS[op.name] = op
 
 
-_define(
+define(
     Op("add", "+", "{0} + {1}", ("1", "1"),
        lambda a, b: a + b, lambda out, a, b: (1.0, 1.0)),
     Op("sub", "−", "{0} − {1}", ("1", "−1"),

@@ -180,7 +180,7 @@ def _dot_source(graph: Graph, frame: Frame, rankdir: str, layout: Layout | None,
             label = edge_label(node, slot, wide or node in frame.values)
             if wide:
                 label = deriv_label(node, slot) + " = " + fmt(WIDE_NUMBER)
-            attrs = {"label": _escape(label)}
+            attrs = {"label": _escape(label), "id": f"e{edge_number}"}
             if key in frame.marked_edges:
                 attrs.update(color=PATH_COLOUR, fontcolor=PATH_COLOUR, penwidth="3.5")
             elif key == frame.current_edge:
@@ -238,8 +238,9 @@ def compute_layout(graph: Graph, rankdir: str = "LR") -> Layout:
         x, y = obj["pos"].split(",")
         nodes[int(obj["name"][1:])] = (float(x), float(y), float(obj["width"]),
                                        float(obj["height"]))
-    edges = [(e["pos"], e.get("lp", "0,0")) for e in sorted(laid.get("edges", []),
-                                                            key=lambda e: e["_gvid"])]
+    # dot numbers edges by their tail node; our own ids give them back in our order
+    by_id = {e["id"]: (e["pos"], e.get("lp", "0,0")) for e in laid.get("edges", [])}
+    edges = [by_id[f"e{k}"] for k in range(len(by_id))]
     return Layout([nodes[i] for i in range(len(graph.nodes))], edges, laid["bb"])
 
 
