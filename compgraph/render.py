@@ -269,6 +269,9 @@ class Picture(graphviz.Source):
     def _repr_image_svg_xml(self) -> str:
         return self.svg
 
+    def __repr__(self) -> str:  # stable text, unlike the default's memory address
+        return f"<compgraph.Picture: {self.source.count(' -> ')} edges>"
+
 
 class Renderer:
     """Draws frames of one graph on one layout, each frame's SVG computed once and cached."""
