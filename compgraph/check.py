@@ -13,13 +13,15 @@ from .ops import Value
 
 def numeric_grad(graph: Graph, wrt: Node | str, *, eps: float = 1e-6, **inputs: Any) -> Value:
     """∂output/∂wrt by central differences, (f(v+ε) − f(v−ε)) / 2ε, element by element.
-    `wrt` is an Input or a Param; the graph is left as it was found (values of `inputs`)."""
+    `wrt` is an Input or a Param. The graph is left holding the values of `inputs`, and its
+    gradients too if it had some (so grad() keeps working after a check)."""
     leaf = graph.node(wrt)
     if leaf.op is not None or leaf.role not in ("input", PARAM):
         raise CompgraphError(f"numeric_grad: {leaf.name!r} is not an Input or a Param")
     values = {name: to_value(v, f"input {name!r}") for name, v in inputs.items()}
     graph.set_inputs(**values)  # a missing or unknown input: InputError, not a KeyError below
     original = values[leaf.name] if leaf.role != PARAM else leaf.value
+    had_grads = graph.grads is not None
 
     def output_at(v: Value) -> float:
         if leaf.role == PARAM:
@@ -47,6 +49,8 @@ def numeric_grad(graph: Graph, wrt: Node | str, *, eps: float = 1e-6, **inputs: 
         if leaf.role == PARAM:
             leaf.value = original
         graph.forward(**values)
+        if had_grads:
+            graph.backward()
     return grad
 
 
@@ -61,13 +65,18 @@ def relative_error(analytic: Value, numeric: Value, floor: float = 1e-6) -> floa
 def gradcheck(graph: Graph, *, eps: float = 1e-6, **inputs: Any) -> float:
     """The largest relative error between backward() and central differences, over every element
     of every input and parameter. Below ~1e-6 means the gradients agree."""
-    graph.forward(**inputs)
+    out = graph.forward(**inputs)
     analytic = graph.backward()
+    # A difference quotient carries rounding noise of about |f|·1e-16/ε (1e-10 for |f| ≈ 1 and
+    # ε = 1e-6). Gradients below 1e7 times that are compared absolutely on that scale, so the
+    # noise on a (near) zero gradient reads as ~1e-7, not as an error of 1e-4 (cos at x = 1e-7).
+    floor = max(1e-6, 1e-9 * max(1.0, abs(float(out))) / eps)
     leaves = [*graph.inputs.values(), *graph.params]
     worst = 0.0
     for leaf in leaves:
         expected = analytic[leaf]
-        worst = max(worst, relative_error(expected, numeric_grad(graph, leaf, eps=eps, **inputs)))
+        numeric = numeric_grad(graph, leaf, eps=eps, **inputs)
+        worst = max(worst, relative_error(expected, numeric, floor))
     graph.forward(**inputs)
     graph.backward()
     return worst
@@ -80,6 +89,9 @@ def check_answer(answer: Any, expected: Any, *, what: str = "your answer",
         a = np.asarray(answer, dtype=float)
     except (TypeError, ValueError):
         print(f"✗ {what}: expected a number or an array, got {answer!r}")
+        return False
+    if answer is None:
+        print(f"✗ {what}: no answer yet (replace None with your value)")
         return False
     e = np.asarray(expected, dtype=float)
     if a.shape != e.shape:

@@ -6,6 +6,7 @@ often as needed. Every derivative comes from the op table in ops.py.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,6 +23,15 @@ INPUT, PARAM, CONST, OP = "input", "param", "const", "op"
 
 def to_value(raw: Any, who: str) -> Value:
     """A number or array as the engine holds it (float or float64 ndarray), or a clear error."""
+    # Fast paths for what training loops pass at every step: a finite float, or a float array
+    # (copied, as np.array would). Anything else takes the careful way below.
+    if type(raw) is float:
+        if math.isfinite(raw):
+            return raw
+    elif type(raw) is np.ndarray and raw.dtype == np.float64 and raw.ndim > 0:
+        value = raw.copy()
+        if np.isfinite(value).all():
+            return value
     if isinstance(raw, Node):
         raise InputTypeError(f"{who}: got a graph node {raw.name!r}; pass a number or an array")
     if isinstance(raw, numbers.Real) and not isinstance(raw, bool):
@@ -181,6 +191,7 @@ class Graph:
         self.ops = [n for n in self.nodes if n.op is not None]
         self.inputs = {n.name: n for n in self.nodes if n.role == INPUT}
         self.params = [n for n in self.nodes if n.role == PARAM]
+        self._by_name = {n.name: n for n in self.nodes}  # names are unique: see _name_nodes
         self.grads: dict[Node, Value] | None = None
         self.forwarded = False
 
@@ -198,11 +209,15 @@ class Graph:
             if node.name is not None:
                 continue
             if node.role == CONST and type(node.value) is float:
-                stem, k = f"{node.value:g}", 0
+                # "0.5", "0.5_1", ...: start after the ones already given (10,000 equal
+                # constants would otherwise walk 1 + 2 + ... + 10,000 taken names)
+                stem = f"{node.value:g}"
+                k = counters.get(stem, 0)
+                name = stem if k == 0 else f"{stem}_{k}"
             else:
                 stem = "c" if node.role == CONST else _SHORT.get(node.op.name, node.op.name)
                 k = counters.get(stem, 0) + 1
-            name = stem if k == 0 else f"{stem}{k}"
+                name = f"{stem}{k}"
             while name in taken:
                 k += 1
                 name = f"{stem}_{k}" if node.role == CONST else f"{stem}{k}"
@@ -214,6 +229,15 @@ class Graph:
 
     def node(self, which: Node | str) -> Node:
         """The node itself, or the node with that name."""
+        # Looked up by name at once (training loops call grad(p) for every Param, every step);
+        # the scan below still finds a node renamed after the graph was built.
+        if isinstance(which, Node):
+            if self._by_name.get(which.name) is which:
+                return which
+        elif isinstance(which, str):
+            found = self._by_name.get(which)
+            if found is not None and found.name == which:
+                return found
         for node in self.nodes:
             if node is which or node.name == which:
                 return node
@@ -259,14 +283,16 @@ class Graph:
 
     @staticmethod
     def evaluate(node: Node) -> Value:
-        op, xs = node.op, tuple(c.value for c in node.children)
+        # This runs for every node at every forward pass: a list comprehension, and no **{} for
+        # the many ops without attributes, keep it cheap.
+        op, xs, attrs = node.op, [c.value for c in node.children], node.attrs
         if op.check is not None:
-            problem = op.check(*xs, **node.attrs)
+            problem = op.check(*xs, **attrs)
             if problem:
                 raise op.bad(f"{op.name} node {node.name!r}: {problem} "
                              f"(inputs {describe_inputs(node)})")
         try:
-            return op.forward(*xs, **node.attrs)
+            return op.forward(*xs, **attrs) if attrs else op.forward(*xs)
         except (ValueError, TypeError) as e:  # numpy's broadcasting errors
             raise ShapeError(f"{op.name} node {node.name!r}: {e} "
                              f"(inputs {describe_inputs(node)})") from None
@@ -285,7 +311,7 @@ class Graph:
         grads: dict[Node, Value] = {self.output: 1.0}
         for node in reversed(self.ops):
             upstream = grads[node]
-            xs = tuple(c.value for c in node.children)
+            xs = [c.value for c in node.children]
             shares = ops.vjp(node.op, upstream, node.value, xs, node.attrs)
             for i, (child, share) in enumerate(zip(node.children, shares)):
                 prev = grads.get(child)

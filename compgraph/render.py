@@ -130,16 +130,22 @@ def node_label(graph: Graph, node: Node, value: Value | None, grad: Value | None
     return f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1">{cells}</TABLE>>'
 
 
-def edge_label(parent: Node, slot: int, values_known: bool) -> str:
+def edge_label(parent: Node, slot: int, values_known: bool,
+               values: dict[Node, Value] | None = None) -> str:
+    """Symbolic local derivative, then its number (arrays: the input's shape). The numbers come
+    from `values` (a frame's) when given: the graph may hold a later or a failed pass by now."""
     child = parent.children[slot]
     text = deriv_label(parent, slot)
-    if values_known and child.value is not None:
-        if type(child.value) is float and type(parent.value) is float:
-            number = fmt(local_derivative(parent, slot))
+    value = (lambda n: n.value) if values is None else values.get
+    if values_known and value(child) is not None:
+        if type(value(child)) is float and type(value(parent)) is float:
+            xs = [value(c) for c in parent.children]
+            number = fmt(local_derivative(parent, slot) if values is None else
+                         parent.op.local(value(parent), *xs, **parent.attrs)[slot])
             if number != text:
                 text += f" = {number}"
         else:
-            text += "\n" + "×".join(map(str, shape_of(child.value)))
+            text += "\n" + "×".join(map(str, shape_of(value(child))))
     return text
 
 
@@ -177,7 +183,8 @@ def _dot_source(graph: Graph, frame: Frame, rankdir: str, layout: Layout | None,
     for node in graph.nodes:
         for slot, child in enumerate(node.children):
             key = (node, slot)
-            label = edge_label(node, slot, wide or node in frame.values)
+            label = edge_label(node, slot, wide or node in frame.values,
+                               None if wide else frame.values)
             if wide:
                 label = deriv_label(node, slot) + " = " + fmt(WIDE_NUMBER)
             attrs = {"label": _escape(label), "id": f"e{edge_number}"}

@@ -19,10 +19,10 @@ def fmt(value: Value | None) -> str:
     if value is None:
         return "?"
     if type(value) is float or np.ndim(value) == 0:
-        return f"{float(value):.4g}"
+        return f"{float(value) + 0.0:.4g}"  # + 0.0 turns −0.0 into 0.0: no "-0" on screen
     if value.size <= 6:
         text = np.array2string(value, separator=", ",
-                               formatter={"float_kind": lambda v: f"{v:.4g}"})
+                               formatter={"float_kind": lambda v: f"{v + 0.0:.4g}"})
         return " ".join(text.split())
     return "×".join(map(str, value.shape)) + " array"
 
@@ -157,8 +157,9 @@ def _backward_text(out: Node, parent: Node, child: Node, i: int, upstream: Value
     head = f"{partial(out, child)} {'=' if first else '+='} {chain}"
     scalar = type(upstream) is float and type(local) is float
     arithmetic = f"{fmt(upstream)} × {fmt(local)} = {fmt(share)}" if scalar else fmt(share)
+    label, number = deriv_label(parent, i), fmt(local)
     lines = [f"{head} = {arithmetic}",
-             f"{partial(parent, child)} = {deriv_label(parent, i)} = {fmt(local)}"]
+             f"{partial(parent, child)} = {label}" + ("" if label == number else f" = {number}")]
     if not first:
         lines.append(f"so {partial(out, child)} = " + " + ".join(fmt(s) for s in shares)
                      + f" = {fmt(total)}")

@@ -1,0 +1,335 @@
+"""Graphs: colah's example, re-use and accumulation, a 10,000-deep chain, deterministic order and
+names, broadcasting gradients, forward mode and paths."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from helpers import assert_forward_mode_agrees, assert_matches_numeric
+
+import compgraph as cg
+
+# --- colah's e = (a + b)(b + 1) ----------------------------------------------------------------
+
+
+def colah():
+    a, b = cg.Input("a"), cg.Input("b")
+    c = cg.add(a, b, name="c")
+    d = cg.add(b, 1, name="d")
+    e = cg.mul(c, d, name="e")
+    return cg.Graph(e), a, b, c, d, e
+
+
+def test_colah_values_and_gradients():
+    graph, a, b, c, d, e = colah()
+    assert graph.forward(a=2, b=1) == 6.0
+    assert (c.value, d.value, e.value) == (3.0, 2.0, 6.0)
+    graph.backward()
+    # ∂e/∂a = d · 1 = 2;  ∂e/∂b = d · 1 + c · 1 = 2 + 3 = 5
+    assert graph.grad(a) == 2.0
+    assert graph.grad(b) == 5.0
+    assert graph.grad(c) == 2.0 and graph.grad(d) == 3.0 and graph.grad(e) == 1.0
+    assert graph.grad("b") == 5.0  # by name, too
+
+
+def test_colah_paths_to_b_are_the_two_routes():
+    graph, a, b, c, d, e = colah()
+    graph.forward(a=2, b=1)
+    paths = graph.paths(b)
+    routes = {tuple(n.name for n in p.nodes): p for p in paths}
+    assert set(routes) == {("e", "c", "b"), ("e", "d", "b")}
+    # e → c → b: ∂e/∂c = d = 2, ∂c/∂b = 1;  e → d → b: ∂e/∂d = c = 3, ∂d/∂b = 1
+    assert routes["e", "c", "b"].factors == (2.0, 1.0)
+    assert routes["e", "d", "b"].factors == (3.0, 1.0)
+    assert sorted(p.product for p in paths) == [2.0, 3.0]
+    assert sum(p.product for p in paths) == 5.0
+    [only] = graph.paths(a)
+    assert only.product == 2.0
+
+
+def test_colah_forward_mode_with_respect_to_b():
+    graph, a, b, c, d, e = colah()
+    tangents = graph.forward_mode(b, a=2, b=1)
+    # ∂·/∂b for every node: a does not depend on b
+    assert tangents[a] == 0.0 and tangents[b] == 1.0
+    assert tangents[c] == 1.0 and tangents[d] == 1.0
+    assert tangents[e] == 5.0
+    assert graph.forward_mode("a", a=2, b=1)[e] == 2.0
+
+
+# --- re-use and accumulation -------------------------------------------------------------------
+
+
+def test_a_plus_a_accumulates_both_edges():
+    a = cg.Input("a")
+    graph = cg.Graph(a + a)
+    assert graph.forward(a=3.0) == 6.0
+    graph.backward()
+    assert graph.grad(a) == 2.0
+    assert len(graph.paths(a)) == 2
+
+
+def test_x_times_x_is_two_x():
+    x = cg.Input("x")
+    graph = cg.Graph(x * x)
+    graph.forward(x=-1.5)
+    graph.backward()
+    assert graph.grad(x) == -3.0
+    assert [p.product for p in graph.paths(x)] == [-1.5, -1.5]
+
+
+def test_a_node_with_two_consumers_sums_their_shares():
+    x = cg.Input("x")
+    s = cg.sin(x, name="s")
+    out = cg.add(s * s, cg.exp(s), name="out")  # s feeds mul twice and exp once
+    graph = cg.Graph(out)
+    v = 0.7
+    graph.forward(x=v)
+    graph.backward()
+    sv = math.sin(v)
+    assert graph.grad(s) == pytest.approx(2 * sv + math.exp(sv), rel=1e-14)
+    assert graph.grad(x) == pytest.approx((2 * sv + math.exp(sv)) * math.cos(v), rel=1e-14)
+
+
+def test_backward_twice_gives_the_same_gradients_not_double():
+    graph, a, b, c, d, e = colah()
+    graph.forward(a=2, b=1)
+    first = dict(graph.backward())
+    second = graph.backward()
+    assert graph.grad(b) == 5.0 and graph.grad(a) == 2.0
+    assert first == second
+    graph.forward(a=2, b=1)
+    graph.backward()
+    assert graph.grad(b) == 5.0
+
+
+def test_array_gradients_do_not_accumulate_across_calls():
+    x = cg.Input("x")
+    w = cg.Param("w", np.array([1.0, -2.0, 3.0]))
+    graph = cg.Graph(cg.sum(x * w + w * w))
+    v = np.array([0.5, 0.25, -1.0])
+    for _ in range(3):
+        graph.forward(x=v)
+        graph.backward()
+        np.testing.assert_array_equal(graph.grad(w), v + 2 * w.value)
+        np.testing.assert_array_equal(graph.grad(x), w.value)
+
+
+def test_define_then_run_uses_new_inputs_and_param_values():
+    x = cg.Input("x")
+    w = cg.Param("w", 2.0)
+    graph = cg.Graph(w * x)
+    assert graph.forward(x=3.0) == 6.0
+    assert graph.forward(x=-1.0) == -2.0
+    w.value = 5.0
+    assert graph.forward(x=-1.0) == -5.0
+    graph.backward()
+    assert graph.grad(w) == -1.0 and graph.grad(x) == 5.0
+
+
+# --- depth -------------------------------------------------------------------------------------
+
+DEPTH = 10_000
+
+
+def test_a_10000_deep_chain_of_sin():
+    x = cg.Input("x")
+    node = x
+    for _ in range(DEPTH):
+        node = cg.sin(node)
+    graph = cg.Graph(node)
+    assert len(graph) == DEPTH + 1
+    v = 1.2
+    value = graph.forward(x=v)
+    graph.backward()
+    # the chain rule by hand: d sin^n(x)/dx = Π cos(x_k), x_0 = x, x_{k+1} = sin(x_k)
+    expected_value, expected_grad, xk = v, 1.0, v
+    for _ in range(DEPTH):
+        expected_grad *= math.cos(xk)
+        xk = math.sin(xk)
+    expected_value = xk
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    assert graph.grad(x) == pytest.approx(expected_grad, rel=1e-9)
+    assert graph.forward_mode(x, x=v)[graph.output] == pytest.approx(expected_grad, rel=1e-9)
+    [path] = graph.paths(x)
+    assert len(path.factors) == DEPTH and path.product == pytest.approx(expected_grad, rel=1e-9)
+
+
+def test_a_10000_deep_affine_chain_with_arrays():
+    x = cg.Input("x")
+    node = x
+    for _ in range(DEPTH):
+        node = node * 0.999 + 0.001
+    graph = cg.Graph(cg.sum(node))
+    v = np.array([0.5, -2.0])
+    graph.forward(x=v)
+    graph.backward()
+    # x_n = 0.999^n (x − 1) + 1, so ∂Σx_n/∂x = 0.999^n for each element
+    np.testing.assert_allclose(graph.output.children[0].value, 0.999 ** DEPTH * (v - 1) + 1,
+                               rtol=1e-10)
+    np.testing.assert_allclose(graph.grad(x), [0.999 ** DEPTH] * 2, rtol=1e-10)
+
+
+# --- deterministic order and names -------------------------------------------------------------
+
+
+def _expression():
+    x, y = cg.Input("x"), cg.Input("y")
+    w = cg.Param("w", 0.5)
+    h = x * w + cg.sin(y)
+    return cg.exp(h * h - y / 2) + cg.tanh(h)
+
+
+def test_topological_order_and_names_are_the_same_for_two_identical_graphs():
+    one, two = cg.Graph(_expression()), cg.Graph(_expression())
+    names = [n.name for n in one.nodes]
+    assert names == [n.name for n in two.nodes]
+    assert [n.role for n in one.nodes] == [n.role for n in two.nodes]
+    assert len(set(names)) == len(names)
+    # children come before their parents
+    position = {node: i for i, node in enumerate(one.nodes)}
+    for node in one.nodes:
+        assert all(position[c] < position[node] for c in node.children)
+
+
+def test_automatic_names_are_short_readable_and_numbered_per_op():
+    x, y = cg.Input("x"), cg.Input("y")
+    graph = cg.Graph(cg.sin(x + y) * (x + 2.0) * cg.sin(y))
+    names = [n.name for n in graph.nodes]
+    # depth first, children left to right
+    assert names == ["x", "y", "add1", "sin1", "2", "add2", "mul1", "sin2", "mul2"]
+    for node in graph.ops:
+        assert node.name.startswith(node.op.name) or node.op.name == "append_one"
+        assert len(node.name) <= len(node.op.name) + 2
+
+
+def test_names_given_by_the_user_are_kept_and_automatic_ones_avoid_them():
+    x = cg.Input("x")
+    first = cg.add(x, 1, name="add1")
+    graph = cg.Graph(first + x)
+    assert [n.name for n in graph.nodes] == ["x", "1", "add1", "add2"]
+
+
+def test_append_one_is_named_cat_and_constants_by_value():
+    x = cg.Input("x")
+    graph = cg.Graph(cg.sum(cg.append_one(x) * 0.5 + cg.Const(np.ones(3))))
+    names = [n.name for n in graph.nodes]
+    assert "cat1" in names and "0.5" in names and "c1" in names
+
+
+def test_equal_constants_get_numbered_names_around_user_names():
+    x = cg.Input("x")
+    node = x
+    for _ in range(4):
+        node = node * 0.5
+    node = cg.add(node, cg.Const(0.5, name="0.5_2"), name="out")
+    names = [n.name for n in cg.Graph(node).nodes if n.role == "const"]
+    assert names == ["0.5", "0.5_1", "0.5_3", "0.5_4", "0.5_2"]
+
+
+def test_names_are_stable_when_the_graph_is_built_again():
+    expr = _expression()
+    first = [n.name for n in cg.Graph(expr).nodes]
+    assert [n.name for n in cg.Graph(expr).nodes] == first
+
+
+# --- broadcasting ------------------------------------------------------------------------------
+
+RNG = np.random.default_rng(7)
+
+
+@pytest.mark.parametrize("bias_shape", [(16,), (1, 16)])
+def test_affine_layer_with_broadcast_bias(bias_shape):
+    h = cg.Input("h")
+    W = cg.Param("W", RNG.normal(size=(4, 16)))
+    b = cg.Param("b", RNG.normal(size=bias_shape))
+    out = cg.sum(cg.tanh(cg.matmul(h, W) + b))
+    graph = cg.Graph(out)
+    hv = RNG.normal(size=(5, 4))
+    graph.forward(h=hv)
+    graph.backward()
+    assert graph.grad(W).shape == (4, 16)
+    assert graph.grad(b).shape == bias_shape
+    assert graph.grad(h).shape == (5, 4)
+    # by hand: upstream u = 1 − tanh², ∂/∂b = Σ over rows, ∂/∂W = hᵀu, ∂/∂h = u Wᵀ
+    u = 1.0 - np.tanh(hv @ W.value + b.value) ** 2
+    np.testing.assert_allclose(graph.grad(b), u.sum(axis=0).reshape(bias_shape), rtol=1e-12)
+    np.testing.assert_allclose(graph.grad(W), hv.T @ u, rtol=1e-12)
+    np.testing.assert_allclose(graph.grad(h), u @ W.value.T, rtol=1e-12)
+    assert_matches_numeric(graph, h=hv)
+
+
+def test_scalar_plus_array():
+    s, v = cg.Input("s"), cg.Input("v")
+    graph = cg.Graph(cg.sum((s + v) * v))
+    values = np.array([[1.0, -2.0], [0.5, 3.0]])
+    graph.forward(s=0.25, v=values)
+    graph.backward()
+    assert type(graph.grad(s)) is float
+    assert graph.grad(s) == pytest.approx(values.sum())
+    np.testing.assert_allclose(graph.grad(v), 0.25 + 2 * values)
+    assert_matches_numeric(graph, s=0.25, v=values)
+
+
+@pytest.mark.parametrize("shapes", [((2, 3), (3,)), ((2, 1), (1, 3)), ((3, 1), (3,)),
+                                    ((1,), (2, 2)), ((), (2, 2))])
+def test_elementwise_broadcasting_gradients_have_leaf_shapes(shapes):
+    a, b = cg.Input("a"), cg.Input("b")
+    graph = cg.Graph(cg.mean(cg.sigmoid(a * b - b)))
+    values = {"a": RNG.normal(size=shapes[0]), "b": RNG.normal(size=shapes[1])}
+    values = {k: (float(v) if np.ndim(v) == 0 else v) for k, v in values.items()}
+    assert_matches_numeric(graph, **values)
+    assert_forward_mode_agrees(graph, **values)
+
+
+def test_losses_with_a_scalar_prediction_and_an_array_target():
+    p = cg.Input("p")
+    t = np.array([0.0, 1.0, 1.0, 0.25])
+    for loss in (cg.binary_cross_entropy, cg.squared_error):
+        graph = cg.Graph(loss(p, t))
+        assert_matches_numeric(graph, p=0.3)
+    graph = cg.Graph(cg.binary_cross_entropy(p, t))
+    expected = np.mean(-t * np.log(0.3) - (1 - t) * np.log(0.7))
+    assert graph.forward(p=0.3) == pytest.approx(expected, rel=1e-12)
+
+
+# --- forward mode and paths --------------------------------------------------------------------
+
+
+def test_forward_mode_picks_an_element_of_an_array_leaf():
+    x = cg.Input("x")
+    W = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    graph = cg.Graph(cg.sum(cg.matmul(W, x) ** 2))
+    v = np.array([0.5, -1.0])
+    graph.forward(x=v)
+    grad = graph.backward()[x]
+    for i in range(2):
+        tangent = graph.forward_mode(x, index=(i,), x=v)[graph.output]
+        assert tangent == pytest.approx(2 * (W @ v) @ W[:, i], rel=1e-12)  # by hand
+        assert tangent == pytest.approx(grad[i], rel=1e-12)
+
+
+def test_forward_mode_of_a_param():
+    x = cg.Input("x")
+    w = cg.Param("w", 3.0)
+    graph = cg.Graph(cg.sin(w * x))
+    tangents = graph.forward_mode(w, x=0.5)
+    assert tangents[graph.output] == pytest.approx(0.5 * math.cos(1.5), rel=1e-14)
+    assert tangents[x] == 0.0
+
+
+def test_paths_reject_array_graphs():
+    x = cg.Input("x")
+    graph = cg.Graph(cg.sum(x * 2.0))
+    graph.forward(x=np.ones(3))
+    with pytest.raises(cg.ShapeError, match="scalar graphs"):
+        graph.paths(x)
+
+
+def test_graph_lookup_by_node_and_name():
+    graph, a, b, c, d, e = colah()
+    assert graph.node("c") is c and graph.node(c) is c
+    assert len(graph) == 6 and "6 nodes" in repr(graph)
+    assert graph.inputs == {"a": a, "b": b}
