@@ -29,6 +29,12 @@ def _explain(lines: str, colour: str = "#222222") -> str:
             f'padding: 4px 8px; min-height: 3.6em">{body}</div>')
 
 
+def fit_width(svg: str) -> str:
+    """Let a drawing shrink to the width of the notebook column instead of scrolling sideways
+    (graphviz sets a fixed size in points; its viewBox keeps the proportions)."""
+    return svg.replace("<svg ", '<svg style="max-width: 100%; height: auto" ', 1)
+
+
 def _error(message: str) -> str:
     return _explain(f"⚠ {message}", colour="#B00020")
 
@@ -56,18 +62,19 @@ class Stepper(widgets.VBox):
         self._svgs: dict[int, str] = {}
 
         def button(icon: str, tooltip: str, target: Any) -> widgets.Button:
-            b = widgets.Button(description=icon, tooltip=tooltip,
-                               layout=widgets.Layout(width="44px"))
+            # Font Awesome icons ship with JupyterLab; media characters such as ⏮ are missing
+            # from many system fonts and would show as empty boxes.
+            b = widgets.Button(icon=icon, tooltip=tooltip, layout=widgets.Layout(width="44px"))
             b.on_click(lambda _: self.go(target()))
             return b
 
         last = len(self.frames) - 1
-        self.first_button = button("⏮", "First step", lambda: 0)
-        self.previous_button = button("◀", "Previous step", lambda: self.step - 1)
-        self.next_button = button("▶", "Next step", lambda: self.step + 1)
-        self.last_button = button("⏭", "Last step", lambda: len(self.frames) - 1)
+        self.first_button = button("fast-backward", "First step", lambda: 0)
+        self.previous_button = button("step-backward", "Previous step", lambda: self.step - 1)
+        self.next_button = button("step-forward", "Next step", lambda: self.step + 1)
+        self.last_button = button("fast-forward", "Last step", lambda: len(self.frames) - 1)
         self.slider = widgets.IntSlider(value=0, min=0, max=last, readout=False,
-                                        description="step", layout=widgets.Layout(width="320px"))
+                                        description="step", layout=widgets.Layout(width="260px"))
         start = time.perf_counter()
         first_svg = self._svg(0)
         render_ms = 1000 * (time.perf_counter() - start)
@@ -114,7 +121,7 @@ class Stepper(widgets.VBox):
 
     def _svg(self, index: int) -> str:
         if index not in self._svgs:
-            self._svgs[index] = self.renderer.picture(self.frames[index]).svg
+            self._svgs[index] = fit_width(self.renderer.picture(self.frames[index]).svg)
         return self._svgs[index]
 
     def _show(self) -> None:
@@ -186,7 +193,7 @@ class PathExplorer(widgets.VBox):
         chosen = self.paths if choice == -1 else [self.paths[choice]]
         marked = {edge for path in chosen for edge in path.edges}
         frame = Frame(self.base.values, self.base.grads, marked_edges=marked)
-        self.picture.value = self.renderer.picture(frame).svg
+        self.picture.value = fit_width(self.renderer.picture(frame).svg)
         self.explanation.value = _explain(self.explanation_text)
 
     @property
@@ -240,7 +247,7 @@ class TrainingExplorer(widgets.VBox):
         self.net.theta1.value = self.history.theta1[e]
         self.net.theta2.value = self.history.theta2[e]
         steps = trace(self.net.graph, X=nn.XOR_X[i:i + 1], y=nn.XOR_Y[i:i + 1])
-        self.picture.value = self.renderer.picture(frames(steps)[-1]).svg
+        self.picture.value = fit_width(self.renderer.picture(frames(steps)[-1]).svg)
         self.plot.value = self._plot_png(e)
         predictions = nn.predict(self.history.theta1[e], self.history.theta2[e], nn.XOR_X).ravel()
         table = ", ".join(f"{p:.3f}" for p in predictions)
