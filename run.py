@@ -3,6 +3,7 @@
 
     python3 run.py lab     # set up, then open JupyterLab on notebooks/
     python3 run.py test    # set up, then run every test (unit, notebooks, browser)
+    python3 run.py bench   # set up with the benchmark peers, then run benchmarks/ (RESULTS.md)
 
 Set-up: a virtual environment in .venv with the package and requirements.txt, graphviz's `dot`,
 and for the tests a Chromium for the browser test. What is already there is left alone, so a
@@ -26,6 +27,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".compgraph-installed"
+BENCH_STAMP = VENV / ".compgraph-bench-installed"
 
 # For each system program: its package in each installer we can drive without a password.
 SYSTEM = {
@@ -121,8 +123,18 @@ def setup(for_tests: bool) -> None:
         ensure_program("chromium", "the browser test drives JupyterLab in Chromium")
 
 
+def ensure_bench() -> None:
+    """The optional extra `.[bench]` (micrograd, torch): only for benchmarks/, installed once."""
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if BENCH_STAMP.exists() and BENCH_STAMP.read_text() == wanted:
+        return
+    say("installing the benchmark peers (micrograd, torch; first run only)")
+    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[bench]")
+    BENCH_STAMP.write_text(wanted)
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("lab", "test"):
+    if not argv or argv[0] not in ("lab", "test", "bench"):
         print(__doc__)
         return 2
     action, extra = argv[0], argv[1:]
@@ -132,6 +144,11 @@ def main(argv: list[str]) -> int:
         say("opening JupyterLab on notebooks/ (Ctrl-C to stop)")
         return subprocess.call([str(BIN / "jupyter"), "lab", "--notebook-dir",
                                 str(ROOT / "notebooks"), *extra], env=env, cwd=ROOT)
+    if action == "bench":
+        ensure_bench()
+        say("running the benchmarks (a few minutes); the table goes to benchmarks/RESULTS.md")
+        return subprocess.call([str(PYTHON), str(ROOT / "benchmarks" / "run.py"), *extra],
+                               env=env, cwd=ROOT)
     if chromium := find_chromium():
         env.setdefault("COMPGRAPH_CHROMIUM", chromium)
     say("running every test: unit and property tests, notebooks (nbval), browser")

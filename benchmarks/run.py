@@ -1,0 +1,354 @@
+"""compgraph's benchmarks: time per training step against micrograd and PyTorch, the Stepper's
+latency, and the notebook suite's wall time. Prints a table and writes benchmarks/RESULTS.md.
+
+    python3 run.py bench                      # from the repository root: set-up, then this file
+    .venv/bin/python benchmarks/run.py        # the same, once set up
+    .venv/bin/python benchmarks/run.py --quick --only scalar,tensor   # a short look, no RESULTS.md
+
+The machine is noisy, so each comparison runs its peers in one process, interleaved round by
+round (A B, B A, A B, ...), with garbage collected between rounds (outside the timing), and takes
+medians: a peer's time is the median of its rounds, the ratio the median of the per-round ratios.
+Not part of the test suite (pytest collects tests/ and notebooks/ only).
+"""
+
+from __future__ import annotations
+
+import os
+
+# One thread for numpy's BLAS, as for torch (set before numpy is imported): two noisy cores.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import gc  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import workloads as wl  # noqa: E402
+
+import compgraph as cg  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "RESULTS.md"
+SECTIONS = ("scalar", "tensor", "xor", "stepper", "notebooks")
+
+
+@dataclass
+class Row:
+    """One line of the table."""
+
+    name: str
+    ours: str  # compgraph's figure
+    peer: str = "—"  # the peer's figure, with its name
+    ratio: str = "—"
+    goal: str = "—"
+    result: str = "—"  # met / missed / skipped
+    note: str = ""
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds >= 1.0:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds * 1e6:.3g} µs"
+
+
+def interleaved(peers: dict[str, object], rounds: int, steps: int) -> dict[str, list[float]]:
+    """Seconds per step for each peer, one entry per round; peers alternate their order."""
+    times: dict[str, list[float]] = {name: [] for name in peers}
+    names = list(peers)
+    for r in range(rounds + 1):  # round 0 warms up and is not recorded
+        for name in names if r % 2 else names[::-1]:
+            step = peers[name].step
+            gc.collect()
+            start = time.perf_counter()
+            for _ in range(steps):
+                step()
+            if r:
+                times[name].append((time.perf_counter() - start) / steps)
+    return times
+
+
+def check_equal_losses(label: str, a: object, b: object, tol: float = 1e-9) -> float:
+    la, lb = a.loss0(), b.loss0()
+    diff = abs(la - lb)
+    assert diff <= tol * max(1.0, abs(la)), f"{label}: losses differ at step 0: {la!r} vs {lb!r}"
+    return la
+
+
+def compare(name: str, ours: object, peer_name: str, peer: object, goal: float, rounds: int,
+            steps: int) -> Row:
+    """Time `ours` against `peer` (both built on the same data and weights) and make a row."""
+    loss = check_equal_losses(name, ours, peer)
+    print(f"  {name}: step-0 loss {loss:.12g} in both; timing {rounds} rounds × {steps} steps",
+          flush=True)
+    times = interleaved({"compgraph": ours, peer_name: peer}, rounds, steps)
+    t_ours, t_peer = statistics.median(times["compgraph"]), statistics.median(times[peer_name])
+    ratios = sorted(a / b for a, b in zip(times["compgraph"], times[peer_name]))
+    ratio, q1, q3 = statistics.median(ratios), *np.percentile(ratios, [25, 75])
+    # Both have taken the same steps from the same start: they should still agree.
+    drift = abs(ours.loss0() - peer.loss0())
+    return Row(name, fmt_time(t_ours), f"{peer_name} {fmt_time(t_peer)}", f"{ratio:.2f}",
+               f"≤ {goal:g}", "met" if ratio <= goal else "missed",
+               f"per-round ratios {q1:.2f}–{q3:.2f} (quartiles); "
+               f"loss after {(rounds + 1) * steps} steps agrees to {drift:.1g}")
+
+
+# --- 1. scalar engine vs micrograd ------------------------------------------------------------
+
+def bench_scalar(quick: bool) -> Row:
+    X, y = wl.two_moons()
+    weights = wl.init_weights()
+    start = time.perf_counter()
+    ours = wl.CompgraphScalarMoons(X, y, weights)
+    build = time.perf_counter() - start
+    row = compare("moons MLP, scalar graph", ours, "micrograd", wl.MicrogradMoons(X, y, weights),
+                  goal=0.5, rounds=3 if quick else 15, steps=1)
+    row.note += f"; {len(ours.graph)} nodes, built once in {fmt_time(build)}"
+    return row
+
+
+# --- 2. tensor engine vs PyTorch --------------------------------------------------------------
+
+def bench_tensor(quick: bool) -> Row:
+    X, y = wl.two_moons()
+    weights = wl.init_weights()
+    return compare("moons MLP, arrays", wl.CompgraphTensorMoons(X, y, weights), "torch",
+                   wl.TorchMoons(X, y, weights), goal=1.0, rounds=5 if quick else 31, steps=100)
+
+
+def bench_xor(quick: bool) -> Row:
+    theta1, theta2 = cg.nn.init_sigmoid_params(seed=0)
+    return compare("XOR 2-2-1 sigmoid net", wl.CompgraphXor(theta1, theta2), "torch",
+                   wl.TorchXor(theta1, theta2), goal=1.0, rounds=5 if quick else 31, steps=200)
+
+
+# --- 3. Stepper latency -------------------------------------------------------------------------
+# Written as a placeholder before compgraph.widgets existed, so the widget's API is probed at run
+# time: the section prints "not available yet" without a Stepper, and skips with a note when it
+# finds no Next button with .click(). Adjust find_next_click if the widget's API changes.
+
+STEPPER_GOAL = 0.025  # seconds, median of one Next click
+
+
+def find_next_click(stepper: object):
+    """The Next button's click (ipywidgets Button.click runs its on_click handlers), or None."""
+    for attr in ("next_button", "next_btn", "btn_next", "button_next"):
+        button = getattr(stepper, attr, None)
+        if button is not None and callable(getattr(button, "click", None)):
+            return button.click
+    buttons = getattr(stepper, "buttons", None)
+    if isinstance(buttons, dict) and callable(getattr(buttons.get("next"), "click", None)):
+        return buttons["next"].click
+    return None
+
+
+def find_first_click(stepper: object):
+    for attr in ("first_button", "first_btn", "btn_first", "button_first"):
+        button = getattr(stepper, attr, None)
+        if button is not None and callable(getattr(button, "click", None)):
+            return button.click
+    return None
+
+
+def bench_stepper(quick: bool) -> Row:
+    name = "Stepper latency (XOR graph)"
+    try:
+        import compgraph.widgets as widgets
+    except Exception as e:  # any failure means "not there yet"
+        print(f"  {name}: not available yet (compgraph.widgets: {type(e).__name__}: {e})")
+        return Row(name, "not available yet", goal="median ≤ 25 ms", result="skipped")
+    if not hasattr(widgets, "Stepper"):
+        print(f"  {name}: not available yet (compgraph.widgets has no Stepper)")
+        return Row(name, "not available yet", goal="median ≤ 25 ms", result="skipped")
+    net = cg.nn.sigmoid_net(seed=0)
+
+    def new_stepper() -> object:
+        return widgets.Stepper(net.graph, X=cg.nn.XOR_X, y=cg.nn.XOR_Y)
+
+    stepper = new_stepper()
+    if find_next_click(stepper) is None:
+        print(f"  {name}: skipped: found no Next button with .click() on the Stepper "
+              f"(attributes: {', '.join(a for a in dir(stepper) if not a.startswith('_'))})")
+        return Row(name, "no Next button found", goal="median ≤ 25 ms", result="skipped")
+    trace = getattr(stepper, "trace", None)
+    per_pass = len(trace) - 1 if trace is not None and len(trace) > 1 else 50
+
+    def clicks(stepper: object) -> list[float]:
+        """Click Next through the whole trace once, timing each click."""
+        click_next, times = find_next_click(stepper), []
+        for _ in range(per_pass):
+            start = time.perf_counter()
+            click_next()
+            times.append(time.perf_counter() - start)
+        return times
+
+    # A learner's first pass draws every frame; a widget may keep them for later passes, so
+    # the figure is taken on first visits (a fresh Stepper per pass, built outside the timing).
+    first, wanted = [], 20 if quick else 100
+    while len(first) < wanted:
+        first += clicks(stepper)
+        revisit = stepper
+        stepper = new_stepper()
+    click_first = find_first_click(revisit)
+    again = []
+    if click_first is not None:
+        click_first()
+        again = clicks(revisit)
+    median, p95 = statistics.median(first), float(np.percentile(first, 95))
+    print(f"  {name}: {len(first)} first-visit clicks, median {fmt_time(median)}, "
+          f"p95 {fmt_time(p95)}")
+    note = f"{len(first)} Next clicks, each on a step not shown before (trace of {per_pass + 1} " \
+        f"steps)"
+    if again:
+        note += f"; revisiting shown steps: median {fmt_time(statistics.median(again))}"
+    return Row(name, f"median {fmt_time(median)}, p95 {fmt_time(p95)}", goal="median ≤ 25 ms",
+               result="met" if median <= STEPPER_GOAL else "missed", note=note)
+
+
+# --- 4. notebook suite ------------------------------------------------------------------------
+
+NOTEBOOK_GOAL = 60.0  # seconds
+
+
+def bench_notebooks(quick: bool) -> Row:
+    name = "notebook suite (pytest --nbval notebooks)"
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    if not notebooks:
+        print(f"  {name}: skipped: no notebooks yet")
+        return Row(name, "no notebooks yet", goal="≤ 60 s", result="skipped")
+    command = [sys.executable, "-m", "pytest", "--nbval", "notebooks", "-q"]
+    # The Jupyter kernel is started as `python` from PATH: make that this environment's.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PATH": path})
+    wall = time.perf_counter() - start
+    summary = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
+    print(f"  {name}: {fmt_time(wall)}, exit {done.returncode}: {summary}")
+    result = "met" if wall <= NOTEBOOK_GOAL else "missed"
+    if done.returncode != 0:
+        result += f" (but pytest exited {done.returncode})"
+    return Row(name, fmt_time(wall), goal="≤ 60 s", result=result,
+               note=f"{len(notebooks)} notebooks: {summary}")
+
+
+# --- report -------------------------------------------------------------------------------------
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    facts = {"CPU": cpu, "cores": f"{os.cpu_count()} ({usable} usable)",
+             "OS": platform.platform(), "Python": platform.python_version(),
+             "numpy": np.__version__, "compgraph": cg.__version__}
+    for module in ("torch", "micrograd"):
+        try:
+            from importlib.metadata import version
+            facts[module] = version(module)
+        except Exception:
+            facts[module] = "not installed"
+    facts["threads"] = "torch.set_num_threads(1); OPENBLAS/OMP/MKL_NUM_THREADS=" + \
+        os.environ["OPENBLAS_NUM_THREADS"]
+    if hasattr(os, "getloadavg"):
+        facts["load average"] = "{:.2f} {:.2f} {:.2f} (1, 5, 15 min, at the start)".format(
+            *os.getloadavg())
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        facts["OPENBLAS_CORETYPE"] = os.environ["OPENBLAS_CORETYPE"]
+    return facts
+
+
+HEADER = ("benchmark", "compgraph", "peer", "ratio", "goal", "result")
+
+
+def table_lines(rows: list[Row], markdown: bool) -> list[str]:
+    cells = [HEADER] + [(r.name, r.ours, r.peer, r.ratio, r.goal, r.result) for r in rows]
+    if markdown:
+        lines = ["| " + " | ".join(c) + " |" for c in cells]
+        lines.insert(1, "|" + "|".join("---" for _ in HEADER) + "|")
+        return lines
+    widths = [max(len(c[i]) for c in cells) for i in range(len(HEADER))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def write_results(rows: list[Row], facts: dict[str, str], when: str) -> None:
+    text = ["# Benchmark results", "",
+            f"Written by `python3 run.py bench` (benchmarks/run.py) on {when}.", "",
+            *table_lines(rows, markdown=True), "",
+            "Times are per training step (forward, backward, parameter update) on the same data "
+            "and initial weights, step-0 losses asserted equal. Peers run in one process, "
+            "interleaved round by round; a time is the median over rounds, a ratio the median "
+            "of per-round ratios (compgraph / peer; below 1 means compgraph is faster).", "",
+            "Workloads (benchmarks/workloads.py): *moons* is micrograd's demo, 100 two-moons "
+            "points, MLP 2-16-16-1 (ReLU hidden), mean hinge loss relu(1 − y·score) + 1e-4·Σp² "
+            "over all parameters, full-batch SGD; micrograd rebuilds its graph every step, "
+            "compgraph builds one graph (scalar: every weight a Param and every multiply and add "
+            "a node, for all 100 points; arrays: matmul(h, W) + b) and re-runs it. *XOR* is "
+            "compgraph.nn.sigmoid_net (2-2-1, sigmoid, bias appended) with cross-entropy and "
+            "full-batch gradient descent. PyTorch runs eagerly in float64 on one thread.", "",
+            "## Notes", "",
+            *[f"- **{r.name}**: {r.note}" for r in rows if r.note], "",
+            "## Machine", "",
+            *[f"- {k}: {v}" for k, v in facts.items()], ""]
+    RESULTS.write_text("\n".join(text))
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="few rounds, for a look while working; does not write RESULTS.md")
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated sections to run (of {', '.join(SECTIONS)})")
+    args = parser.parse_args(argv)
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    if unknown := set(chosen) - set(SECTIONS):
+        parser.error(f"unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
+    try:
+        import torch
+        torch.set_num_threads(1)
+    except ImportError:
+        if {"tensor", "xor"} & set(chosen):
+            sys.exit("torch is missing: run `python3 run.py bench` from the repository root")
+
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    facts = machine()
+    print("compgraph benchmarks, " + when)
+    print("; ".join(f"{k} {v}" for k, v in facts.items()), flush=True)
+    benches = {"scalar": bench_scalar, "tensor": bench_tensor, "xor": bench_xor,
+               "stepper": bench_stepper, "notebooks": bench_notebooks}
+    rows = [benches[s](args.quick) for s in SECTIONS if s in chosen]
+    print()
+    print("\n".join(table_lines(rows, markdown=False)))
+    for r in rows:
+        if r.note:
+            print(f"  {r.name}: {r.note}")
+    if args.quick:
+        print("\n(--quick: RESULTS.md not written)")
+    else:
+        write_results(rows, facts, when)
+        print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
