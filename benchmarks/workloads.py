@@ -83,7 +83,24 @@ class MicrogradMoons:
         return total.data
 
 
-class CompgraphScalarMoons:
+class CompgraphWorkload:
+    """compgraph's idiom: the graph is built once (in __init__); a step re-runs it."""
+
+    graph: cg.Graph
+    feed: dict
+    lr: float = LR
+
+    def loss0(self) -> float:
+        return self.graph.forward(**self.feed)
+
+    def step(self) -> float:
+        loss = self.graph.forward(**self.feed)
+        self.graph.backward()
+        cg.nn.gradient_descent_step(self.graph, self.lr)
+        return loss
+
+
+class CompgraphScalarMoons(CompgraphWorkload):
     """compgraph with scalar nodes: every weight a scalar Param, every multiply and add its own
     node, for all 100 points at once. Built once; each step re-runs forward and backward."""
 
@@ -121,19 +138,11 @@ class CompgraphScalarMoons:
         total = data_loss * (1.0 / len(losses)) + ALPHA * reg
         self.graph = cg.Graph(total)
 
-    def loss0(self) -> float:
-        return self.graph.forward(**self.feed)
-
-    def step(self) -> float:
-        loss = self.graph.forward(**self.feed)
-        self.graph.backward()
-        cg.nn.gradient_descent_step(self.graph, LR)
-        return loss
 
 
 # --- moons, tensor engines ------------------------------------------------------------------------
 
-class CompgraphTensorMoons:
+class CompgraphTensorMoons(CompgraphWorkload):
     """compgraph with whole arrays: matmul(h, W) + b, relu, hinge, L2. Built once."""
 
     def __init__(self, X: np.ndarray, y: np.ndarray, weights: list) -> None:
@@ -152,14 +161,6 @@ class CompgraphTensorMoons:
             reg = reg + cg.sum(cg.square(p))
         self.graph = cg.Graph(data_loss + ALPHA * reg)
 
-    def loss0(self) -> float:
-        return self.graph.forward(**self.feed)
-
-    def step(self) -> float:
-        loss = self.graph.forward(**self.feed)
-        self.graph.backward()
-        cg.nn.gradient_descent_step(self.graph, LR)
-        return loss
 
 
 class TorchMoons:
@@ -203,21 +204,15 @@ class TorchMoons:
 XOR_LR = 1.0
 
 
-class CompgraphXor:
+class CompgraphXor(CompgraphWorkload):
     """compgraph.nn.sigmoid_net: append_one, matmul, sigmoid, twice, then cross-entropy."""
+
+    lr = XOR_LR
 
     def __init__(self, theta1: np.ndarray, theta2: np.ndarray) -> None:
         self.net = cg.nn.sigmoid_net(theta1, theta2)
+        self.graph = self.net.graph
         self.feed = {"X": cg.nn.XOR_X, "y": cg.nn.XOR_Y}
-
-    def loss0(self) -> float:
-        return self.net.graph.forward(**self.feed)
-
-    def step(self) -> float:
-        loss = self.net.graph.forward(**self.feed)
-        self.net.graph.backward()
-        cg.nn.gradient_descent_step(self.net.graph, XOR_LR)
-        return loss
 
 
 class TorchXor:

@@ -229,18 +229,10 @@ class Graph:
 
     def node(self, which: Node | str) -> Node:
         """The node itself, or the node with that name."""
-        # Looked up by name at once (training loops call grad(p) for every Param, every step);
-        # the scan below still finds a node renamed after the graph was built.
-        if isinstance(which, Node):
-            if self._by_name.get(which.name) is which:
-                return which
-        elif isinstance(which, str):
-            found = self._by_name.get(which)
-            if found is not None and found.name == which:
-                return found
-        for node in self.nodes:
-            if node is which or node.name == which:
-                return node
+        name = which.name if isinstance(which, Node) else which
+        found = self._by_name.get(name) if isinstance(name, str) else None
+        if found is not None and (found is which or which == name):
+            return found
         raise CompgraphError(f"no node {getattr(which, 'name', which)!r} in this graph "
                              f"(nodes: {', '.join(n.name for n in self.nodes)})")
 
