@@ -142,8 +142,10 @@ def main(argv: list[str]) -> int:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     if action == "lab":
         say("opening JupyterLab on notebooks/ (Ctrl-C to stop)")
+        # Jupyter refuses to start as root unless told to (containers and CI machines run as root)
+        as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
         return subprocess.call([str(BIN / "jupyter"), "lab", "--notebook-dir",
-                                str(ROOT / "notebooks"), *extra], env=env, cwd=ROOT)
+                                str(ROOT / "notebooks"), *as_root, *extra], env=env, cwd=ROOT)
     if action == "bench":
         ensure_bench()
         say("running the benchmarks (a few minutes); the table goes to benchmarks/RESULTS.md")
