@@ -1,4 +1,4 @@
-"""nbval settings for the lesson notebooks.
+"""nbval settings for the lesson notebooks (kept here so that notebooks/ holds only lessons).
 
 Graphviz's SVG carries ids and numbers that change between graphviz versions, so stored SVG is not
 compared (the numbers it shows are checked by the text outputs and by tests/). Widget views are
