@@ -306,15 +306,24 @@ def render(graph: Graph, trace: Trace | None = None, step: int | None = None,
     return renderer.picture(all_frames[-1 if step is None else step])
 
 
+def _key() -> list[tuple[str, str, str]]:
+    """(fill, border, meaning) for every colour the pictures use."""
+    return [*ROLE_STYLE.values(), ("#FFFFFF", FORWARD_COLOUR, "computing (forward)"),
+            (BACKWARD_COLOUR, BACKWARD_COLOUR, "gradient flowing (backward)")]
+
+
 def legend() -> Picture:
-    """A small key to the colours."""
-    rows = "".join(f'<TR><TD BGCOLOR="{fill}" BORDER="1" COLOR="{border}" WIDTH="18"></TD>'
-                   f"<TD ALIGN=\"LEFT\">{text}</TD></TR>"
-                   for fill, border, text in ROLE_STYLE.values())
-    rows += (f'<TR><TD BORDER="2" COLOR="{FORWARD_COLOUR}"></TD><TD ALIGN="LEFT">'
-             f"computing (forward)</TD></TR>"
-             f'<TR><TD BGCOLOR="{BACKWARD_COLOUR}"></TD><TD ALIGN="LEFT">'
-             f"gradient flowing (backward)</TD></TR>")
+    """A small key to the colours, as a picture."""
+    rows = "".join(f'<TR><TD BGCOLOR="{fill}" BORDER="2" COLOR="{border}" WIDTH="18"></TD>'
+                   f'<TD ALIGN="LEFT">{text}</TD></TR>' for fill, border, text in _key())
     source = ('digraph legend { node [shape=plaintext, fontname="Helvetica", fontsize=10]; '
               f'key [pos="0,0!", label=<<TABLE BORDER="0" CELLSPACING="3">{rows}</TABLE>>]; }}')
     return Picture(source)
+
+
+def legend_html() -> str:
+    """The same key as one line of HTML, for widgets."""
+    swatch = ('<span style="display:inline-block; width:12px; height:12px; margin:0 4px 0 12px; '
+              'vertical-align:middle; background:{}; border:2px solid {}"></span>{}')
+    items = "".join(swatch.format(fill, border, text) for fill, border, text in _key())
+    return f'<div style="font-size: 12px; color: #444">{items}</div>'

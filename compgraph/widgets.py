@@ -17,7 +17,7 @@ import ipywidgets as widgets
 from . import nn
 from .errors import CompgraphError
 from .graph import Graph, Node
-from .render import Frame, Renderer, final_frame, frames
+from .render import Frame, Renderer, final_frame, frames, legend_html
 from .trace import Trace, forward_mode_trace, trace
 
 KIND_NAMES = {"forward": "forward", "backward": "backward", "tangent": "forward mode"}
@@ -90,7 +90,10 @@ class Stepper(widgets.VBox):
 
         controls = widgets.HBox([self.first_button, self.previous_button, self.play,
                                  self.next_button, self.last_button, self.slider, self.position])
-        parts = [controls, self.picture, self.explanation]
+        # CSS classes name the parts for the browser test (and for anyone styling them)
+        self.picture.add_class("cg-picture")
+        self.explanation.add_class("cg-explanation")
+        parts = [controls, self.picture, widgets.HTML(legend_html()), self.explanation]
         if self.input_sliders:
             parts.append(widgets.HBox(list(self.input_sliders.values())))
         super().__init__(parts)

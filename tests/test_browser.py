@@ -115,14 +115,18 @@ class Lab:
         indicator says "idle" before the kernel has even started; running cells that early can
         lose the session.)"""
         deadline = time.monotonic() + timeout
+        kernels: object = None
         while time.monotonic() < deadline:
-            kernels = self.api("kernels")
-            if kernels and all(k["execution_state"] == "idle" and k["connections"] > 0
-                               for k in kernels):
-                return
+            try:
+                kernels = self.api("kernels")
+            except OSError as e:  # the server can answer 5xx while a kernel is still starting
+                kernels = e
+            else:
+                if kernels and all(k["execution_state"] == "idle" and k["connections"] > 0
+                                   for k in kernels):
+                    return
             time.sleep(0.1)
-        pytest.fail(f"no idle, connected kernel after {timeout} s: {self.api('kernels')}\n"
-                    f"{self.log_tail()}")
+        pytest.fail(f"no idle, connected kernel after {timeout} s: {kernels}\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 40) -> str:
         self.log.flush()
@@ -198,10 +202,10 @@ def test_stepper_in_jupyterlab(lab):
             page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
 
             widget = page.locator(".jp-OutputArea-output .widget-vbox").first
-            picture = widget.locator(".widget-html-content").first
+            picture = widget.locator(".cg-picture .widget-html-content")
             svg = picture.locator("svg")
             svg.wait_for()
-            explanation = widget.locator(".widget-html-content").nth(1)
+            explanation = widget.locator(".cg-explanation .widget-html-content")
             position = widget.locator("div.widget-label")
             expect(explanation).to_have_text(expected[0].text, use_inner_text=True)
             expect(position).to_have_text(positions[0])
