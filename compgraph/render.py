@@ -236,8 +236,13 @@ def _run_graphviz(args: list[str], source: str) -> str:
     return done.stdout.decode()
 
 
+LAYOUT_RUNS = 0  # how many times dot has laid out a graph in this process
+
+
 def compute_layout(graph: Graph, rankdir: str = "LR") -> Layout:
     """Run dot once on placeholder labels and keep where it put everything."""
+    global LAYOUT_RUNS
+    LAYOUT_RUNS += 1
     laid = json.loads(_run_graphviz(["dot", "-Tjson"], _dot_source(graph, Frame(), rankdir,
                                                                   None, wide=True)))
     nodes = {}
@@ -288,8 +293,14 @@ class Renderer:
             raise CompgraphError(f"rankdir must be one of {DIRECTIONS}, got {rankdir!r}")
         self.graph = graph
         self.rankdir = rankdir
+        self._runs_before = LAYOUT_RUNS
         self.layout = compute_layout(graph, rankdir)
-        self.layouts_computed = 1  # the benchmarks check that stepping never re-runs the layout
+
+    @property
+    def layouts_computed(self) -> int:
+        """Layouts run since this renderer was made, its own included: drawing frames adds none
+        (the tests and benchmarks check this stays 1 while stepping)."""
+        return LAYOUT_RUNS - self._runs_before
 
     def picture(self, frame: Frame) -> Picture:
         return Picture(_dot_source(self.graph, frame, self.rankdir, self.layout))
