@@ -163,7 +163,27 @@ class CompgraphTensorMoons(CompgraphWorkload):
 
 
 
-class TorchMoons:
+class TorchWorkload:
+    """PyTorch's idiom: loss() records a new autograd graph every call; a step follows it back."""
+
+    params: list
+    lr: float = LR
+
+    def loss0(self) -> float:
+        with self.torch.no_grad():
+            return self.loss().item()
+
+    def step(self) -> float:
+        loss = self.loss()
+        loss.backward()
+        with self.torch.no_grad():
+            for p in self.params:
+                p -= self.lr * p.grad
+                p.grad = None
+        return loss.item()
+
+
+class TorchMoons(TorchWorkload):
     """PyTorch eager mode: the autograd graph is recorded anew by every forward pass."""
 
     def __init__(self, X: np.ndarray, y: np.ndarray, weights: list) -> None:
@@ -185,18 +205,6 @@ class TorchMoons:
         data_loss = (1.0 - self.y * h).relu().mean()
         return data_loss + ALPHA * sum((p * p).sum() for p in self.params)
 
-    def loss0(self) -> float:
-        with self.torch.no_grad():
-            return self.loss().item()
-
-    def step(self) -> float:
-        loss = self.loss()
-        loss.backward()
-        with self.torch.no_grad():
-            for p in self.params:
-                p -= LR * p.grad
-                p.grad = None
-        return loss.item()
 
 
 # --- XOR, the 2-2-1 sigmoid net -----------------------------------------------------------------
@@ -215,9 +223,11 @@ class CompgraphXor(CompgraphWorkload):
         self.feed = {"X": cg.nn.XOR_X, "y": cg.nn.XOR_Y}
 
 
-class TorchXor:
+class TorchXor(TorchWorkload):
     """The same network in PyTorch eager mode, bias appended as a column of ones like the lessons'
     L1 = [X, 1] and L2 = [a2, 1]."""
+
+    lr = XOR_LR
 
     def __init__(self, theta1: np.ndarray, theta2: np.ndarray) -> None:
         import torch
@@ -228,6 +238,7 @@ class TorchXor:
         self.ones = torch.ones(len(cg.nn.XOR_X), 1, dtype=torch.float64)
         self.theta1 = torch.tensor(theta1, requires_grad=True)
         self.theta2 = torch.tensor(theta2, requires_grad=True)
+        self.params = [self.theta1, self.theta2]
 
     def loss(self):
         F = self.torch.nn.functional
@@ -235,15 +246,3 @@ class TorchXor:
         L3 = self.torch.sigmoid(self.torch.cat([a2, self.ones], 1) @ self.theta2)
         return F.binary_cross_entropy(L3, self.y)
 
-    def loss0(self) -> float:
-        with self.torch.no_grad():
-            return self.loss().item()
-
-    def step(self) -> float:
-        loss = self.loss()
-        loss.backward()
-        with self.torch.no_grad():
-            for p in (self.theta1, self.theta2):
-                p -= XOR_LR * p.grad
-                p.grad = None
-        return loss.item()

@@ -44,7 +44,7 @@ def to_value(raw: Any, who: str) -> Value:
         except (TypeError, ValueError):
             raise InputTypeError(f"{who}: expected a number or an array of numbers, "
                                  f"got {type(raw).__name__} {raw!r:.60}") from None
-        if isinstance(raw, (bool, np.bool_)) or value.dtype == object:
+        if isinstance(raw, (bool, np.bool_)):
             raise InputTypeError(f"{who}: expected a number, got {raw!r:.60}")
         if value.ndim == 0:
             value = float(value)

@@ -86,9 +86,10 @@ def frames(trace: Trace) -> list[Frame]:
 
 def final_frame(graph: Graph) -> Frame:
     """Whatever the graph holds now: values after forward(), gradients after backward()."""
-    values = {n: n.value for n in graph.nodes if n.value is not None}
-    return Frame(values if graph.forwarded or not graph.ops else
-                 {n: v for n, v in values.items() if n.op is None}, dict(graph.grads or {}))
+    # before forward() only the leaves' values mean anything (ops may hold a failed pass's)
+    values = {n: n.value for n in graph.nodes
+              if n.value is not None and (graph.forwarded or n.op is None)}
+    return Frame(values, dict(graph.grads or {}))
 
 
 # --- labels ------------------------------------------------------------------------------------
