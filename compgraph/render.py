@@ -19,7 +19,7 @@ import numpy as np
 from .errors import CompgraphError
 from .graph import CONST, INPUT, OP, PARAM, Graph, Node
 from .ops import Value, shape_of
-from .trace import BackwardStep, TangentStep, Trace, deriv_label, fmt, formula, local_derivative
+from .trace import BackwardStep, TangentStep, Trace, deriv_label, fmt, formula
 
 # Okabe–Ito colours (safe for colour-blind readers): pale fills, full-strength borders.
 ROLE_STYLE = {  # role: (fill, border, legend text)
@@ -65,7 +65,8 @@ class Frame:
 def frames(trace: Trace) -> list[Frame]:
     """One Frame per step, read off the trace (no math of its own)."""
     result, values, grads, done = [], {}, {}, set()
-    consts = {n: n.value for n in trace.graph.nodes if n.role == CONST}
+    graph = trace.graph
+    consts = {n: graph.value(n) for n in graph.nodes if n.role == CONST}
     for step in trace:
         if isinstance(step, TangentStep):
             values = {**values, step.node: step.value}
@@ -86,9 +87,10 @@ def frames(trace: Trace) -> list[Frame]:
 
 def final_frame(graph: Graph) -> Frame:
     """Whatever the graph holds now: values after forward(), gradients after backward()."""
-    # before forward() only the leaves' values mean anything (ops may hold a failed pass's)
-    values = {n: n.value for n in graph.nodes
-              if n.value is not None and (graph.forwarded or n.op is None)}
+    # before forward() only the leaves' values mean anything (ops may hold a failed pass's, or
+    # another graph's)
+    values = graph.values or {n: n.value for n in graph.nodes
+                              if n.value is not None and n.op is None}
     return Frame(values, dict(graph.grads or {}))
 
 
@@ -131,18 +133,16 @@ def node_label(graph: Graph, node: Node, value: Value | None, grad: Value | None
     return f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1">{cells}</TABLE>>'
 
 
-def edge_label(parent: Node, slot: int, values_known: bool,
-               values: dict[Node, Value] | None = None) -> str:
+def edge_label(parent: Node, slot: int, values_known: bool, values: dict[Node, Value]) -> str:
     """Symbolic local derivative, then its number (arrays: the input's shape). The numbers come
-    from `values` (a frame's) when given: the graph may hold a later or a failed pass by now."""
+    from `values` (a frame's): the graph may hold a later or a failed pass by now."""
     child = parent.children[slot]
     text = deriv_label(parent, slot)
-    value = (lambda n: n.value) if values is None else values.get
+    value = values.get
     if values_known and value(child) is not None:
         if type(value(child)) is float and type(value(parent)) is float:
             xs = [value(c) for c in parent.children]
-            number = fmt(local_derivative(parent, slot) if values is None else
-                         parent.op.local(value(parent), *xs, **parent.attrs)[slot])
+            number = fmt(parent.op.local(value(parent), *xs, **parent.attrs)[slot])
             if number != text:
                 text += f" = {number}"
         else:
@@ -154,7 +154,8 @@ def edge_label(parent: Node, slot: int, values_known: bool,
 
 def _dot_source(graph: Graph, frame: Frame, rankdir: str, layout: Layout | None,
                 wide: bool = False) -> str:
-    index = {node: i for i, node in enumerate(graph.nodes)}
+    index = graph.position
+    shapes_from = graph.values or {n: n.value for n in graph.nodes}
     lines = ["digraph compgraph {",
              f'  graph [rankdir={rankdir}, nodesep=0.35, ranksep=0.55, bgcolor="white", '
              f'fontname="Helvetica", pad=0.15];',
@@ -165,7 +166,8 @@ def _dot_source(graph: Graph, frame: Frame, rankdir: str, layout: Layout | None,
         fill, border, _ = ROLE_STYLE[_role(graph, node)]
         known = node in frame.values
         if wide:
-            label = node_label(graph, node, _wide(node.value), _wide(node.value), True)
+            value = _wide(shapes_from.get(node))
+            label = node_label(graph, node, value, value, True)
         else:
             label = node_label(graph, node, frame.values.get(node), frame.grads.get(node), known,
                                frame.wrt)
@@ -184,8 +186,7 @@ def _dot_source(graph: Graph, frame: Frame, rankdir: str, layout: Layout | None,
     for node in graph.nodes:
         for slot, child in enumerate(node.children):
             key = (node, slot)
-            label = edge_label(node, slot, wide or node in frame.values,
-                               None if wide else frame.values)
+            label = edge_label(node, slot, not wide and node in frame.values, frame.values)
             if wide:
                 label = deriv_label(node, slot) + " = " + fmt(WIDE_NUMBER)
             attrs = {"label": _escape(label), "id": f"e{edge_number}"}
