@@ -35,7 +35,8 @@ def div(a: Any, b: Any, name: str | None = None) -> Node:
 def power(x: Any, p: float, name: str | None = None) -> Node:
     """x ** p for a number p (p = 2 gives the square op, as x ** 2 does)."""
     node = as_node(x) ** p
-    node.name = name
+    if name is not None:
+        node.name = name  # checked by Node: a name is a non-empty string
     return node
 
 

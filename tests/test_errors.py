@@ -205,12 +205,21 @@ def test_exp_overflow():
 
 
 @pytest.mark.parametrize("p, x, fragment", [(0.5, -1.0, "not real"), (-1.0, 0.0, "division"),
-                                            (0.5, 0.0, "not finite"), (1.5, -2.0, "-2.0")])
+                                            (1.5, -2.0, "-2.0")])
 def test_power_outside_its_domain(p, x, fragment):
     v = cg.Input("v")
     graph = cg.Graph(cg.power(v, p, name="pw"))
     with raises(cg.DomainError, "pow", "'pw'", fragment):
         graph.forward(v=x)
+
+
+def test_a_root_at_zero_has_a_value_but_no_derivative():
+    v = cg.Input("v")
+    graph = cg.Graph(cg.power(v, 0.5, name="pw"))
+    assert graph.forward(v=0.0) == 0.0
+    with raises(cg.DomainError, "backward", "edge 'pw' → 'v'", "local derivative",
+                "not finite", "'v' = 0"):
+        graph.backward()
 
 
 def test_integer_powers_of_negative_numbers_are_fine():
