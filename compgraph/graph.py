@@ -168,6 +168,9 @@ class Param(Node):
         super().__init__(None, name=name, role=PARAM)
         self.value = to_value(value, f"Param {name!r}")
 
+    def _assign_checked(self, value: Value) -> None:
+        object.__setattr__(self, "value", value)
+
     def __setattr__(self, key: str, new: Any) -> None:
         if key == "value" and new is not None:
             new = to_value(new, f"Param {self.name!r}")
@@ -221,16 +224,23 @@ _SHORT = {"append_one": "cat"}
 
 
 class NodeMap(Mapping):
-    """A read-only {node: value} view of one pass, kept by position (no dict built per pass)."""
+    """A read-only {node: value} view of one pass, kept by position (no dict built per pass).
+    `complete()` fills in entries left None (gradients computed on first use)."""
 
-    __slots__ = ("_position", "_items")
+    __slots__ = ("_position", "_items", "_complete")
 
-    def __init__(self, position: dict[Node, int], items: list):
+    def __init__(self, position: dict[Node, int], items: list,
+                 complete: Callable[[], None] | None = None):
         self._position = position
         self._items = items
+        self._complete = complete
 
     def __getitem__(self, node: Node) -> Any:
-        return self._items[self._position[node]]
+        value = self._items[self._position[node]]
+        if value is None and self._complete is not None:
+            self._complete()
+            value = self._items[self._position[node]]
+        return value
 
     def __iter__(self) -> Iterator[Node]:
         return iter(self._position)
@@ -245,6 +255,34 @@ class NodeMap(Mapping):
 # Every pass runs under one np.errstate: an array op that overflows, divides by zero or makes a
 # NaN raises FloatingPointError at the op that did it. Underflow to 0 is a fine result.
 _RAISE = {"over": "raise", "divide": "raise", "invalid": "raise", "under": "ignore"}
+
+
+class _Raising:
+    """np.errstate(**_RAISE) for one pass. numpy 2 keeps its error state in a context variable;
+    setting it to a state made once costs a fraction of building np.errstate at every pass
+    (which shows in a training step of a small network). Older numpy: np.errstate itself."""
+
+    __slots__ = ("_token", "_fallback")
+
+    try:
+        from numpy._core._ufunc_config import _extobj_contextvar as _var
+        from numpy._core.umath import _make_extobj
+        _state = _make_extobj(**_RAISE)
+    except (ImportError, AttributeError, TypeError):  # pragma: no cover - numpy < 2
+        _var = None
+
+    def __enter__(self) -> None:
+        if self._var is not None:
+            self._token = self._var.set(self._state)
+        else:  # pragma: no cover
+            self._fallback = np.errstate(**_RAISE)
+            self._fallback.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._var is not None:
+            self._var.reset(self._token)
+        else:  # pragma: no cover
+            self._fallback.__exit__(*exc)
 # What ops raise on bad values: numpy under _RAISE (FloatingPointError), math on floats
 # (OverflowError, ValueError "math domain error"), float division (ZeroDivisionError), and numpy
 # on shapes it cannot combine (ValueError, TypeError).
@@ -291,6 +329,14 @@ class Graph:
             self._plan.append((i, forward, a, b if len(where) == 2 else -1, where))
             self._bplan.append((i, ops.raw_vjp(n.op, n.attrs), where))
         self._bplan.reverse()
+        # Gradients that training needs are those of the nodes with a Param below them; the
+        # others (data inputs, constants, what is computed from them alone) are computed when
+        # first read, so a training step does not pay for ∂C/∂X or ∂C/∂y. A graph without
+        # Params computes everything at once.
+        eager = [False] * len(self.nodes)
+        for i, n in enumerate(self.nodes):
+            eager[i] = n.role == PARAM or any(eager[position[c]] for c in n.children)
+        self._eager = eager if eager[-1] else [True] * len(self.nodes)
         self._leaves = [(i, n) for i, n in enumerate(self.nodes) if n.op is None]
         self._leaf_positions = [i for i, _ in self._leaves]
         self._op_nodes = [(position[n], n) for n in self.ops]
@@ -386,7 +432,11 @@ class Graph:
         node = self.node(which)
         if self._grads is None:
             raise OrderError(f"grad({node.name!r}): call backward() first")
-        return self._grads[self.position[node]]
+        g = self._grads[self.position[node]]
+        if g is None:
+            self._complete_grads()
+            g = self._grads[self.position[node]]
+        return g
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -428,7 +478,7 @@ class Graph:
                 if node.role == PARAM:
                     used.append((node, values[i]))
         shapes = _leaf_shapes(values, self._leaf_positions)
-        with np.errstate(**_RAISE):
+        with _Raising():
             if shapes == self._checked_shapes:
                 self._run(values)
             else:  # new shapes: check every op's shapes on the way (once per set of shapes)
@@ -540,7 +590,7 @@ class Graph:
                              f"has shape {shape_of(values[-1])}; reduce it with sum or mean")
         grads: list[Any] = [None] * len(self.nodes)
         grads[-1] = 1.0
-        with np.errstate(**_RAISE):
+        with _Raising():
             if record is None and self._needs_fit is not None:
                 self._run_backward(values, grads)
             else:
@@ -550,26 +600,89 @@ class Graph:
                 if type(g) is float and g - g != 0.0:
                     raise self._backward_error(values, grads, into=i)
         self._grads = grads
-        self.grads = NodeMap(self.position, grads)
+        self._lazy_done = record is not None or self._needs_fit is None or all(self._eager)
+        self.grads = NodeMap(self.position, grads, self._complete_grads)
         return self.grads
 
+    def _complete_grads(self) -> None:
+        """The gradients backward() left for later (nodes with no Param below): the same
+        chain rule, over the edges into those nodes, from the gradients already there."""
+        if self._lazy_done or self._grads is None or self._pass is None:
+            return
+        values, grads, eager = self._pass, self._grads, self._eager
+        nodes = self.nodes
+        i = -1
+        j = None
+        with _Raising():
+            try:
+                for i, _, where in self._bplan:
+                    if all(eager[k] for k in where):
+                        continue
+                    g = grads[i]
+                    if type(g) is float and g - g != 0.0:
+                        raise _BadTotal(i)
+                    j = None
+                    node = nodes[i]
+                    xs = tuple(values[k] for k in where)
+                    shares = ops.vjp(node.op, g, values[i], xs, node.attrs)
+                    for j, share in zip(where, shares):
+                        if eager[j]:
+                            continue
+                        if type(share) is float and share - share != 0.0:
+                            raise _NotFinite(share)
+                        prev = grads[j]
+                        grads[j] = share if prev is None else prev + share
+                for i in self._leaf_positions:
+                    g = grads[i]
+                    if type(g) is float and g - g != 0.0:
+                        raise _BadTotal(i)
+            except CompgraphError:
+                raise
+            except _BadTotal as e:
+                raise self._backward_error(values, grads, into=e.args[0]) from None
+            except _OP_ERRORS:
+                raise self._backward_error(values, grads, out_of=i, child=j) from None
+        self._lazy_done = True
+
     def _run_backward(self, values: list, grads: list) -> None:
-        """Reverse order, each share fitted to its input's shape only where the shapes of the
-        first backward for these leaf shapes said so."""
+        """Reverse order, each share fitted to its input's shape only where the first backward
+        for these leaf shapes found it needed (_fast_bplan); the hot loop of training."""
+        fit = ops.fit
         i = -1
         j = None
         try:
-            for (i, vjp, where), fits in zip(self._bplan, self._needs_fit):
+            for i, vjp, a, b, want_a, want_b, fit_a, fit_b, where in self._fast_bplan:
                 g = grads[i]
                 if type(g) is float and g - g != 0.0:
                     raise _BadTotal(i)
                 j = None
-                shares = vjp(g, values[i], *[values[k] for k in where])
-                for j, share, fit in zip(where, shares, fits):
-                    if fit:
-                        share = ops.fit(share, values[j])
-                    prev = grads[j]
-                    grads[j] = share if prev is None else prev + share
+                if b >= 0:
+                    sa, sb = vjp(g, values[i], values[a], values[b])
+                    if want_a:
+                        j = a
+                        if fit_a:
+                            sa = fit(sa, values[a])
+                        prev = grads[a]
+                        grads[a] = sa if prev is None else prev + sa
+                    if want_b:
+                        j = b
+                        if fit_b:
+                            sb = fit(sb, values[b])
+                        prev = grads[b]
+                        grads[b] = sb if prev is None else prev + sb
+                elif a >= 0:
+                    (sa,) = vjp(g, values[i], values[a])
+                    j = a
+                    if fit_a:
+                        sa = fit(sa, values[a])
+                    prev = grads[a]
+                    grads[a] = sa if prev is None else prev + sa
+                else:  # three or more inputs
+                    shares = vjp(g, values[i], *[values[k] for k in where])
+                    for j, share in zip(where, shares):
+                        share = fit(share, values[j])
+                        prev = grads[j]
+                        grads[j] = share if prev is None else prev + share
         except CompgraphError:
             raise
         except _BadTotal as e:
@@ -610,6 +723,22 @@ class Graph:
         except _OP_ERRORS:
             raise self._backward_error(values, grads, out_of=i, child=j) from None
         self._needs_fit = needs_fit
+        # the same plan with the decisions folded in, by arity (a, b = -1 when absent)
+        # and without the edges into nodes whose gradients wait until they are read
+        fast = []
+        eager, nodes = self._eager, self.nodes
+        for (i, vjp, where), fits in zip(self._bplan, needs_fit):
+            wanted = tuple(eager[k] for k in where)
+            if not any(wanted):
+                continue
+            if not all(wanted):
+                vjp = ops.raw_vjp(nodes[i].op, nodes[i].attrs, wanted)
+            if len(where) in (1, 2):
+                a, b = where[0], where[1] if len(where) == 2 else -1
+                fast.append((i, vjp, a, b, wanted[0], wanted[-1], fits[0], fits[-1], where))
+            else:
+                fast.append((i, vjp, -1, -1, True, True, True, True, where))
+        self._fast_bplan = fast
 
     def _backward_error(self, values: list, grads: list, *, out_of: int | None = None,
                         child: int | None = None, into: int | None = None) -> DomainError:
@@ -658,6 +787,31 @@ class Graph:
         where = nodes[into if into is not None else out_of].name
         return DomainError(f"backward: the gradient at {where!r} is not a finite number")
 
+    def descend(self, lr: float) -> None:
+        """θ ← θ − lr·∂output/∂θ for every Param, from the last backward(): the step of gradient
+        descent (nn.gradient_descent_step). A step that overflows raises DomainError naming the
+        Param and leaves every Param as it was."""
+        if self._grads is None:
+            raise OrderError("a gradient descent step needs gradients: call backward() first")
+        if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not math.isfinite(lr):
+            raise InputError(f"learning rate: expected a finite number, got {_short(lr)}")
+        lr = float(lr)
+        position, grads = self.position, self._grads
+        new = []
+        with _Raising():
+            for p in self.params:
+                try:
+                    v = p.value - lr * grads[position[p]]
+                    if type(v) is float and v - v != 0.0:
+                        raise _NotFinite(v)
+                except ArithmeticError as e:
+                    raise DomainError(f"gradient descent step of Param {p.name!r} (lr = {lr:g}):"
+                                      f" the new value is not finite ({_what_happened(e)})"
+                                      ) from None
+                new.append(v)
+        for p, v in zip(self.params, new):
+            p._assign_checked(v)  # fresh, finite and of the Param's shape: no copy, no check
+
     # --- forward mode and paths --------------------------------------------------------------
 
     def forward_mode(self, wrt: Node | str, index: Any = None, **inputs: Any) -> dict[Node, Value]:
@@ -689,7 +843,7 @@ class Graph:
                                  f"{leaf.name!r}, which has shape {leaf_value.shape} (give one "
                                  f"index per axis, each below that axis' length)") from None
         tangents: dict[Node, Value] = {leaf: seed}
-        with np.errstate(**_RAISE):
+        with _Raising():
             for i, _, _, _, where in self._plan:
                 node = self.nodes[i]
                 ts = tuple(tangents.get(c) for c in node.children)
@@ -743,7 +897,7 @@ class Graph:
         # depth first; a route is a linked list (parent route, node, slot, factor), so a long
         # chain shares its prefixes instead of copying them
         stack: list[tuple[Node, tuple | None]] = [(self.output, None)]
-        with np.errstate(**_RAISE):
+        with _Raising():
             while stack:
                 node, route = stack.pop()
                 if node is leaf:

@@ -51,6 +51,9 @@ class Op:
     vjp: Callable[..., tuple] | None = None
     jvp: Callable[..., Value] | None = None
     shapes: Callable[..., str | None] | None = None  # run when the leaves' shapes change
+    # Optional per-input versions of vjp and local, for a graph that needs only some shares
+    vjp_each: tuple[Callable[..., Value], ...] | None = None
+    local_each: tuple[Callable[..., Value], ...] | None = None
 
     @property
     def arity(self) -> int:
@@ -86,6 +89,8 @@ def fit(grad: Any, like: Value) -> Value:
 
 def as_float(x: Any) -> Value:
     """numpy returns 0-d results for reductions; keep scalars as plain Python floats."""
+    if type(x) is np.ndarray:
+        return x if x.ndim else float(x)
     return float(x) if np.ndim(x) == 0 else x
 
 
@@ -152,9 +157,17 @@ def _bce(p: Value, t: Value) -> float:
 
 
 def _bce_local(out: float, p: Value, t: Value) -> tuple:
-    q, n = _clip(p), max(_size(p), _size(t))
-    rest = 1.0 - q
-    return (q - t) / (q * rest) / n, _log(rest / q) / n
+    return _bce_dp(out, p, t), _bce_dt(out, p, t)
+
+
+def _bce_dp(out: float, p: Value, t: Value) -> Value:
+    q = _clip(p)
+    return (q - t) / (q * (1.0 - q)) / max(_size(p), _size(t))
+
+
+def _bce_dt(out: float, p: Value, t: Value) -> Value:
+    q = _clip(p)
+    return _log((1.0 - q) / q) / max(_size(p), _size(t))
 
 
 def _same_shape(name: str) -> Callable[..., str | None]:
@@ -250,12 +263,38 @@ def _matmul_vjp(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> tuple:
     return _product(g, b.T), _product(a.T, g)
 
 
+def _matmul_vjp_a(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> Value:
+    if b.ndim == 1:
+        return g * b if a.ndim == 1 else np.outer(g, b)
+    return _product(b, g) if a.ndim == 1 else _product(g, b.T)
+
+
+def _matmul_vjp_b(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> Value:
+    if a.ndim == 1:
+        return g * a if b.ndim == 1 else np.outer(a, g)
+    return _product(a.T, g)
+
+
 def _matmul(a: np.ndarray, b: np.ndarray) -> Value:
     return as_float(_product(a, b))
 
 
+_ONES: dict[tuple[int, ...], np.ndarray] = {}
+
+
+def _ones(shape: tuple[int, ...]) -> np.ndarray:
+    # the bias column of every pass: made once per shape, read-only, never handed out
+    ones = _ONES.get(shape)
+    if ones is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        ones = _ONES[shape] = np.ones(shape)
+        ones.flags.writeable = False
+    return ones
+
+
 def _append_one(x: np.ndarray) -> np.ndarray:
-    return np.concatenate([x, np.ones(x.shape[:-1] + (1,))], axis=-1)
+    return np.concatenate([x, _ones(x.shape[:-1] + (1,))], axis=-1)
 
 
 def _append_one_shape(x: Value) -> str | None:
@@ -312,7 +351,8 @@ define(
        lambda out, a: (1.0 / _size(a),), reduces=True, shapes=_not_empty),
     Op("bce", "BCE", "BCE({0}, {1})",
        ("({0}−{1})/({0}(1−{0}))", "log((1−{0})/{0})"),
-       _bce, _bce_local, reduces=True, shapes=_same_shape("binary_cross_entropy")),
+       _bce, _bce_local, reduces=True, shapes=_same_shape("binary_cross_entropy"),
+       local_each=(_bce_dp, _bce_dt)),
     Op("sqerr", "½‖·‖²", "½‖{0} − {1}‖²", ("{0}−{1}", "{1}−{0}"),
        lambda p, t: as_float(0.5 * _sum((p - t) ** 2)),
        lambda out, p, t: (p - t, t - p), reduces=True, shapes=_same_shape("squared_error")),
@@ -320,7 +360,7 @@ define(
     # pass multiplies by its transpose: see _matmul_vjp).
     Op("matmul", "@", "{0} @ {1}", ("{1}", "{0}"),
        _matmul, lambda out, a, b: (b, a), shapes=_matmul_shapes,
-       vjp=_matmul_vjp, jvp=lambda out, a, b, da, db: _matmul(da, b) + _matmul(a, db)),
+       vjp=_matmul_vjp, vjp_each=(_matmul_vjp_a, _matmul_vjp_b), jvp=lambda out, a, b, da, db: _matmul(da, b) + _matmul(a, db)),
     Op("append_one", "[·,1]", "[{0}, 1]", ("[I 0]",),
        _append_one, lambda out, a: (1.0,), shapes=_append_one_shape,
        vjp=lambda g, out, a: (g[..., :-1],),
@@ -336,32 +376,58 @@ def vjp(op: Op, upstream: Value, out: Value, inputs: tuple, attrs: dict) -> tupl
     return tuple([fit(upstream * d, x) for d, x in zip(local, inputs)])
 
 
-def _times(g: Value, d: Value) -> Value:
-    # a derivative of exactly 1 passes the upstream gradient on as it is (no copy)
-    return g if type(d) is float and d == 1.0 else g * d
-
-
-def raw_vjp(op: Op, attrs: dict) -> Callable[..., tuple]:
+def raw_vjp(op: Op, attrs: dict, wanted: tuple[bool, ...] | None = None) -> Callable[..., tuple]:
     """vjp(upstream, out, *inputs) for one node: the shares before fit(), so that a graph that
-    knows the shapes can skip fit() where a share has its input's shape already."""
+    knows the shapes can skip fit() where a share has its input's shape already. With `wanted`,
+    only those inputs' shares are computed (None for the others), where the op can skip the
+    work: per-input vjps or local derivatives (op.vjp_each, op.local_each), else the shares
+    are not multiplied out."""
+    if wanted is not None and not all(wanted):
+        return _some_shares(op, attrs, wanted)
     if op.vjp is not None:
         return op.vjp
     local = op.local
     if attrs:
         local = functools.partial(op.local, **attrs)
+    # a derivative of exactly 1 passes the upstream gradient on as it is (no copy)
     if op.arity == 1:
         def unary(g: Value, out: Value, a: Value) -> tuple:
-            return (_times(g, local(out, a)[0]),)
+            d = local(out, a)[0]
+            return (g if type(d) is float and d == 1.0 else g * d,)
         return unary
     if op.arity == 2:
         def binary(g: Value, out: Value, a: Value, b: Value) -> tuple:
             da, db = local(out, a, b)
-            return _times(g, da), _times(g, db)
+            return (g if type(da) is float and da == 1.0 else g * da,
+                    g if type(db) is float and db == 1.0 else g * db)
         return binary
 
     def any_arity(g: Value, out: Value, *xs: Value) -> tuple:
-        return tuple([_times(g, d) for d in local(out, *xs)])
+        return tuple([g if type(d) is float and d == 1.0 else g * d for d in local(out, *xs)])
     return any_arity
+
+
+def _some_shares(op: Op, attrs: dict, wanted: tuple[bool, ...]) -> Callable[..., tuple]:
+    if op.vjp_each is not None:
+        each = [f if w else None for f, w in zip(op.vjp_each, wanted)]
+        return lambda g, out, *xs: tuple([f(g, out, *xs) if f is not None else None
+                                          for f in each])
+    if op.local_each is not None:
+        each = [f if w else None for f, w in zip(op.local_each, wanted)]
+
+        def shares(g: Value, out: Value, *xs: Value) -> tuple:
+            return tuple([g * f(out, *xs) if f is not None else None for f in each])
+        return shares
+    full = raw_vjp(op, attrs)
+    if op.vjp is not None:
+        return lambda g, out, *xs: tuple([s if w else None for s, w in zip(full(g, out, *xs),
+                                                                            wanted)])
+    local = functools.partial(op.local, **attrs) if attrs else op.local
+
+    def partly(g: Value, out: Value, *xs: Value) -> tuple:
+        return tuple([(g if type(d) is float and d == 1.0 else g * d) if w else None
+                      for d, w in zip(local(out, *xs), wanted)])
+    return partly
 
 
 def jvp(op: Op, out: Value, inputs: tuple, tangents: tuple, attrs: dict) -> Value:
