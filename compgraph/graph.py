@@ -339,6 +339,9 @@ class Graph:
         self._eager = eager if eager[-1] else [True] * len(self.nodes)
         self._leaves = [(i, n) for i, n in enumerate(self.nodes) if n.op is None]
         self._leaf_positions = [i for i, _ in self._leaves]
+        self._input_slots = [(i, n) for i, n in self._leaves if n.role == INPUT]
+        self._param_slots = [(i, n) for i, n in self._leaves if n.role == PARAM]
+        self._const_slots = [(i, n) for i, n in self._leaves if n.role not in (INPUT, PARAM)]
         self._op_nodes = [(position[n], n) for n in self.ops]
         # Shape checks and fit() decisions hold for one set of leaf shapes: the shapes of the
         # last pass whose shapes were checked, and per backward edge whether its share needs
@@ -469,14 +472,13 @@ class Graph:
         self._grads = self.grads = None
         given = self.check_inputs(**inputs)
         values: list[Any] = [None] * len(self.nodes)
-        used = []
-        for i, node in self._leaves:
-            if node.role == INPUT:
-                node.value = values[i] = given[node.name]
-            else:
-                values[i] = node.value
-                if node.role == PARAM:
-                    used.append((node, values[i]))
+        for i, node in self._input_slots:
+            node.value = values[i] = given[node.name]
+        for i, node in self._const_slots:
+            values[i] = node.value
+        used = [(node, node.value) for _, node in self._param_slots]
+        for (i, _), (_, v) in zip(self._param_slots, used):
+            values[i] = v
         shapes = _leaf_shapes(values, self._leaf_positions)
         with _Raising():
             if shapes == self._checked_shapes:

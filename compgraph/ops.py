@@ -360,7 +360,8 @@ define(
     # pass multiplies by its transpose: see _matmul_vjp).
     Op("matmul", "@", "{0} @ {1}", ("{1}", "{0}"),
        _matmul, lambda out, a, b: (b, a), shapes=_matmul_shapes,
-       vjp=_matmul_vjp, vjp_each=(_matmul_vjp_a, _matmul_vjp_b), jvp=lambda out, a, b, da, db: _matmul(da, b) + _matmul(a, db)),
+       vjp=_matmul_vjp, vjp_each=(_matmul_vjp_a, _matmul_vjp_b),
+       jvp=lambda out, a, b, da, db: _matmul(da, b) + _matmul(a, db)),
     Op("append_one", "[·,1]", "[{0}, 1]", ("[I 0]",),
        _append_one, lambda out, a: (1.0,), shapes=_append_one_shape,
        vjp=lambda g, out, a: (g[..., :-1],),
@@ -416,6 +417,8 @@ def _some_shares(op: Op, attrs: dict, wanted: tuple[bool, ...]) -> Callable[...,
         each = [f if w else None for f, w in zip(op.local_each, wanted)]
 
         def shares(g: Value, out: Value, *xs: Value) -> tuple:
+            if type(g) is float and g == 1.0:  # the output's own gradient
+                return tuple([f(out, *xs) if f is not None else None for f in each])
             return tuple([g * f(out, *xs) if f is not None else None for f in each])
         return shares
     full = raw_vjp(op, attrs)
