@@ -320,6 +320,7 @@ class Graph:
         # function (attributes bound) and its children's positions (b = -1 for one child).
         self._plan = []
         self._bplan = []
+        self._parents: list[list[int]] | None = None  # built by downstream_plan()
         for n in self.ops:
             i, where = position[n], tuple(position[c] for c in n.children)
             forward = n.op.forward
@@ -329,6 +330,7 @@ class Graph:
             self._plan.append((i, forward, a, b if len(where) == 2 else -1, where))
             self._bplan.append((i, ops.raw_vjp(n.op, n.attrs), where))
         self._bplan.reverse()
+        self._plan_index = {entry[0]: k for k, entry in enumerate(self._plan)}
         # Gradients that training needs are those of the nodes with a Param below them; the
         # others (data inputs, constants, what is computed from them alone) are computed when
         # first read, so a training step does not pay for ∂C/∂X or ∂C/∂y. A graph without
@@ -493,11 +495,33 @@ class Graph:
         self._pass = values
         return values[-1]  # the output comes last in topological order
 
-    def _run(self, values: list) -> None:
+    def downstream_plan(self, leaf: Node) -> list:
+        """The part of the forward plan that depends on `leaf`, in order (for rerun())."""
+        if self._parents is None:
+            parents: list[list[int]] = [[] for _ in self.nodes]
+            for i, _, _, _, where in self._plan:
+                for j in set(where):
+                    parents[j].append(i)
+            self._parents = parents
+        reached, todo = set(), [self.position[self.node(leaf)]]
+        while todo:
+            for p in self._parents[todo.pop()]:
+                if p not in reached:
+                    reached.add(p)
+                    todo.append(p)
+        return [self._plan[k] for k in sorted(self._plan_index[p] for p in reached)]
+
+    def rerun(self, values: list, plan: list) -> None:
+        """Re-run part of the plan on a list of values (a copy of a pass with a leaf changed):
+        what numeric_grad does for each perturbed element. The graph's own pass is untouched."""
+        with _Raising():
+            self._run(values, plan)
+
+    def _run(self, values: list, plan: list | None = None) -> None:
         """The ops in order, each result checked: the hot loop of training."""
         i = -1
         try:
-            for i, forward, a, b, _ in self._plan:
+            for i, forward, a, b, _ in self._plan if plan is None else plan:
                 v = forward(values[a]) if b < 0 else forward(values[a], values[b])
                 if type(v) is float:
                     if v - v != 0.0:  # inf - inf and nan - nan are nan

@@ -5,11 +5,12 @@ Widgets and notebooks only show a trace; every number in it comes from the Graph
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from . import limits
 from .graph import CONST, Graph, Node
 from .ops import Value
 
@@ -81,10 +82,18 @@ class BackwardStep:
     local_label: str
     product: Value
     total: Value
-    terms: tuple[Value, ...]
+    # The shares into `child` so far: the first term_count entries of a list that every step
+    # into the same child shares (a node feeding n others would otherwise store n²/2 shares).
+    shares: list[Value] = field(repr=False, compare=False)
+    term_count: int
     text: str
     slot: int = 0  # which of the parent's inputs the child is (a + a has two edges)
     kind: str = "backward"
+
+    @property
+    def terms(self) -> tuple[Value, ...]:
+        """The shares that have reached `child` up to this step, this step's last."""
+        return tuple(self.shares[:self.term_count])
 
     @property
     def edge(self) -> tuple[Node, Node] | None:
@@ -109,7 +118,13 @@ class Trace(list):
 
 def trace(graph: Graph, **inputs: Any) -> Trace:
     """Run forward and backward on `graph` and record each step. Constants are shown from the
-    start, so they get no step of their own and no edge into them is traversed."""
+    start, so they get no step of their own and no edge into them is traversed. Raises SizeError
+    beyond compgraph.limits.MAX_TRACE_STEPS steps."""
+    steps_needed = 1 + sum(1 for n in graph.nodes if n.role != CONST) + sum(
+        1 for n in graph.ops for c in n.children if c.role != CONST)
+    limits.check_size(f"trace() of {graph.output.name!r}", steps_needed, limits.MAX_TRACE_STEPS,
+                      "trace a smaller graph (build one from the node you want to follow), or "
+                      "set compgraph.limits.MAX_TRACE_STEPS higher", unit="steps")
     graph.forward(**inputs)
     steps: list = []
     for node in graph.nodes:
@@ -118,7 +133,7 @@ def trace(graph: Graph, **inputs: Any) -> Trace:
 
     out = graph.output
     terms: dict[Node, list[Value]] = {out: [1.0]}
-    steps.append(BackwardStep(len(steps), None, out, 1.0, 1.0, "1", 1.0, 1.0, (1.0,),
+    steps.append(BackwardStep(len(steps), None, out, 1.0, 1.0, "1", 1.0, 1.0, [1.0], 1,
                               f"{partial(out, out)} = 1"))
 
     def record(parent: Node, i: int, child: Node, upstream: Value, share: Value,
@@ -130,8 +145,8 @@ def trace(graph: Graph, **inputs: Any) -> Trace:
         local = local_derivative(graph, parent, i)
         step_text = _backward_text(out, parent, child, i, upstream, local, share, total, shares)
         steps.append(BackwardStep(len(steps), parent, child, _snapshot(upstream),
-                                  _snapshot(local), deriv_label(parent, i), _snapshot(share),
-                                  _snapshot(total), tuple(shares), step_text, i))
+                                  _snapshot(local), deriv_label(parent, i), shares[-1],
+                                  _snapshot(total), shares, len(shares), step_text, i))
 
     graph.backward(record=record)
     return Trace(graph, steps)
@@ -162,9 +177,20 @@ def _backward_text(out: Node, parent: Node, child: Node, i: int, upstream: Value
     lines = [f"{head} = {arithmetic}",
              f"{partial(parent, child)} = {label}" + ("" if label == number else f" = {number}")]
     if not first:
-        lines.append(f"so {partial(out, child)} = " + " + ".join(fmt(s) for s in shares)
-                     + f" = {fmt(total)}")
+        lines.append(f"so {partial(out, child)} = {_sum_text(shares)} = {fmt(total)}")
     return "\n".join(lines)
+
+
+#: The running sum in a step's text lists at most this many shares (a node feeding 10,000 others
+#: would otherwise write 10,000 terms in each of its 10,000 steps).
+SHOWN_TERMS = 4
+
+
+def _sum_text(shares: list[Value]) -> str:
+    if len(shares) <= SHOWN_TERMS + 1:
+        return " + ".join(fmt(s) for s in shares)
+    return " + ".join(fmt(s) for s in shares[:SHOWN_TERMS]) + \
+        f" + … + {len(shares) - SHOWN_TERMS:,} more"
 
 
 @dataclass(frozen=True)
