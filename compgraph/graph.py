@@ -587,8 +587,12 @@ class Graph:
                 problem = op.check(*xs, **node.attrs)
         if problem:
             return DomainError(f"{op.name} node {node.name!r}: {problem} {inputs}")
-        if isinstance(error, (ValueError, TypeError)) and "math domain" not in str(error):
-            return ShapeError(f"{op.name} node {node.name!r}: {error} {inputs}")
+        text = str(error)
+        if isinstance(error, (ValueError, TypeError)) and any(
+                word in text for word in ("shape", "broadcast", "dimension", "align")):
+            return ShapeError(f"{op.name} node {node.name!r}: {text} {inputs}")
+        if isinstance(error, (ValueError, TypeError)) and "math domain" not in text:
+            return DomainError(f"{op.name} node {node.name!r}: {text} {inputs}")
         return DomainError(f"{op.name} node {node.name!r}: the result is not a finite number "
                            f"({_what_happened(error)}) {inputs}")
 

@@ -116,7 +116,7 @@ class Trace(list):
         return [s for s in self if s.kind == "backward"]
 
 
-def trace(graph: Graph, **inputs: Any) -> Trace:
+def trace(graph: Graph, /, **inputs: Any) -> Trace:
     """Run forward and backward on `graph` and record each step. Constants are shown from the
     start, so they get no step of their own and no edge into them is traversed. Raises SizeError
     beyond compgraph.limits.MAX_TRACE_STEPS steps."""
@@ -207,7 +207,7 @@ class TangentStep:
     kind: str = "tangent"
 
 
-def forward_mode_trace(graph: Graph, wrt: Node | str, index: Any = None,
+def forward_mode_trace(graph: Graph, /, wrt: Node | str, index: Any = None,
                        **inputs: Any) -> Trace:
     """The forward-mode pass as steps: one per node, carrying d node / d wrt alongside the value.
     One such pass gives the derivative of every node by one input."""
