@@ -55,9 +55,9 @@ def _central_differences(graph: Graph, leaf: Node, eps: float) -> Value:
     flat, out = work.reshape(-1), grad.reshape(-1)  # views: set one element at a time
     for k in range(flat.size):
         kept = flat[k]
-        flat[k] = kept + eps
+        flat[k] += eps  # then −2ε from there, as numeric_grad always has: the same bits
         up = output_at(work)
-        flat[k] = kept - eps
+        flat[k] -= 2 * eps
         down = output_at(work)
         flat[k] = kept
         out[k] = (up - down) / (2 * eps)

@@ -899,16 +899,18 @@ class Graph:
         them: it can be 2^n for n diamonds in a row)."""
         leaf = self.node(wrt)
         counts = [0] * len(self.nodes)
-        counts[self.position[leaf]] = 1
+        target = self.position[leaf]
+        counts[target] = 1
         for i, _, _, _, where in self._plan:  # children before parents
-            counts[i] = sum(counts[j] for j in where)
+            if i > target:  # (below `wrt` nothing counts; `wrt` may be an op node)
+                counts[i] = sum(counts[j] for j in where)
         return counts[-1]
 
     def paths(self, wrt: Node | str, max_paths: int | None = None) -> list[Path]:
         """Every path from the output down to `wrt` with its edge derivatives, for scalar graphs.
         The products of the paths sum to ∂output/∂wrt. Uses the values of the last forward().
         Raises SizeError when there are more than `max_paths` paths (default
-        compgraph.limits.MAX_PATHS, 1,000; their number doubles with every diamond in a row):
+        compgraph.limits.MAX_PATHS, 10,000; their number doubles with every diamond in a row):
         pass a larger max_paths to list them anyway."""
         leaf = self.node(wrt)
         values = self._current_pass("paths()")
@@ -919,9 +921,11 @@ class Graph:
                           "them without listing them", unit="paths")
         position = self.position
         reaches = [False] * len(self.nodes)  # nodes with at least one path down to the leaf
-        reaches[position[leaf]] = True
+        target = position[leaf]
+        reaches[target] = True
         for i, _, _, _, where in self._plan:
-            reaches[i] = any(reaches[j] for j in where)
+            if i > target:
+                reaches[i] = any(reaches[j] for j in where)
         locals_: dict[int, tuple] = {}
         found: list[Path] = []
         # depth first; a route is a linked list (parent route, node, slot, factor), so a long

@@ -459,7 +459,7 @@ def test_paths_beyond_max_paths_raise_size_error_with_the_count():
     graph = cg.Graph(h)
     graph.forward(x=0.1)
     assert graph.count_paths(x) == 4_194_304
-    with pytest.raises(cg.SizeError, match=r"4,194,304 paths.*limit of 1,000.*max_paths"):
+    with pytest.raises(cg.SizeError, match=r"4,194,304 paths.*limit of 10,000.*max_paths"):
         graph.paths(x)
     assert issubclass(cg.SizeError, cg.CompgraphError)
     small = cg.Graph(cg.add(cg.sin(x), cg.cos(x)))
@@ -506,3 +506,13 @@ def test_a_graph_re_forwarded_with_new_shapes_checks_shapes_again():
     assert graph.forward(x=np.ones(3)) == 6.0
     graph.backward()
     np.testing.assert_array_equal(graph.grad(W), np.ones((3, 2)))
+
+
+def test_paths_to_an_op_node():
+    x, y = cg.Input("x"), cg.Input("y")
+    p = cg.mul(x, y, name="p")
+    graph = cg.Graph(cg.mul(cg.add(p, x, name="q"), p, name="r"))
+    graph.forward(x=2.0, y=3.0)
+    assert graph.count_paths(p) == 2
+    assert sorted(path.product for path in graph.paths(p)) == [6.0, 8.0]
+    assert graph.count_paths(y) == 2 and graph.count_paths(x) == 3
