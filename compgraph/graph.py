@@ -31,7 +31,7 @@ def to_value(raw: Any, who: str) -> Value:
             return raw
     elif type(raw) is np.ndarray and raw.dtype == np.float64 and raw.ndim > 0:
         value = raw.copy()
-        if np.isfinite(value).all():
+        if _all_true(np.isfinite(value).ravel()):  # ndarray.all() costs more on small arrays
             return value
     if isinstance(raw, Node):
         raise InputTypeError(f"{who}: got a graph node {raw.name!r}; pass a number or an array")
@@ -58,6 +58,9 @@ def to_value(raw: Any, who: str) -> Value:
     if not np.all(np.isfinite(value)):
         raise InputError(f"{who}: value must be finite, got {_first_bad(value)}")
     return value
+
+
+_all_true = np.logical_and.reduce
 
 
 def _short(raw: Any) -> str:
@@ -349,7 +352,7 @@ class Graph:
         # last pass whose shapes were checked, and per backward edge whether its share needs
         # fit() (None: not known yet for these shapes).
         self._checked_shapes: tuple | None = None
-        self._needs_fit: list[tuple[bool, ...]] | None = None
+        self._needs_fit: list[tuple] | None = None
         # Values belong to a pass of this graph, not to the nodes: two graphs may share nodes,
         # and a Param may be reassigned between passes. _pass holds the last forward's values
         # by position; _params_used the Param values it read (checked again by backward()).
@@ -681,6 +684,7 @@ class Graph:
         i = -1
         j = None
         try:
+            # fit_a, fit_b: None, or the function that gives that share its input's shape
             for i, vjp, a, b, want_a, want_b, fit_a, fit_b, where in self._fast_bplan:
                 g = grads[i]
                 if type(g) is float and g - g != 0.0:
@@ -690,21 +694,21 @@ class Graph:
                     sa, sb = vjp(g, values[i], values[a], values[b])
                     if want_a:
                         j = a
-                        if fit_a:
-                            sa = fit(sa, values[a])
+                        if fit_a is not None:
+                            sa = fit_a(sa)
                         prev = grads[a]
                         grads[a] = sa if prev is None else prev + sa
                     if want_b:
                         j = b
-                        if fit_b:
-                            sb = fit(sb, values[b])
+                        if fit_b is not None:
+                            sb = fit_b(sb)
                         prev = grads[b]
                         grads[b] = sb if prev is None else prev + sb
                 elif a >= 0:
                     (sa,) = vjp(g, values[i], values[a])
                     j = a
-                    if fit_a:
-                        sa = fit(sa, values[a])
+                    if fit_a is not None:
+                        sa = fit_a(sa)
                     prev = grads[a]
                     grads[a] = sa if prev is None else prev + sa
                 else:  # three or more inputs
@@ -738,7 +742,7 @@ class Graph:
                 fits = []
                 for slot, (j, share) in enumerate(zip(where, shares)):
                     fitted = ops.fit(share, values[j])
-                    fits.append(fitted is not share)
+                    fits.append(None if fitted is share else ops.fitter(share, values[j]))
                     if type(fitted) is float and fitted - fitted != 0.0:
                         raise _NotFinite(fitted)
                     prev = grads[j]

@@ -87,6 +87,22 @@ def fit(grad: Any, like: Value) -> Value:
     return grad
 
 
+def fitter(share: Value, like: Value) -> Callable[[Value], Value]:
+    """fit(g, like) made for shares of the type and shape of `share`: a graph that runs with
+    the same shapes again does the one reduction or spread it needs, without fit()'s questions.
+    The same numpy calls as fit(), so the same bits."""
+    if type(like) is float:
+        return lambda g: float(np.add.reduce(g, axis=None))
+    shape = like.shape
+    if type(share) is float:
+        return lambda g: np.full(shape, g)
+    extra = np.ndim(share) - len(shape)
+    lead = tuple(range(extra))
+    if extra > 0 and np.shape(share)[extra:] == shape:
+        return lambda g: np.add.reduce(g, axis=lead)
+    return lambda g: fit(g, like)  # broadcast over axes of length 1 as well: the general way
+
+
 def as_float(x: Any) -> Value:
     """numpy returns 0-d results for reductions; keep scalars as plain Python floats."""
     if type(x) is np.ndarray:
