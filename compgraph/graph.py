@@ -623,8 +623,10 @@ class Graph:
                              f"has shape {shape_of(values[-1])}; reduce it with sum or mean")
         grads: list[Any] = [None] * len(self.nodes)
         grads[-1] = 1.0
+        # the fast way leaves the gradients of nodes with no Param below for later
+        lazy = record is None and self._needs_fit is not None
         with _Raising():
-            if record is None and self._needs_fit is not None:
+            if lazy:
                 self._run_backward(values, grads)
             else:
                 self._run_backward_fitting(values, grads, record)
@@ -633,7 +635,7 @@ class Graph:
                 if type(g) is float and g - g != 0.0:
                     raise self._backward_error(values, grads, into=i)
         self._grads = grads
-        self._lazy_done = record is not None or self._needs_fit is None or all(self._eager)
+        self._lazy_done = not lazy or all(self._eager)
         self.grads = NodeMap(self.position, grads, self._complete_grads)
         return self.grads
 

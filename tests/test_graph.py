@@ -431,6 +431,12 @@ def test_gradients_of_data_inputs_are_right_when_read_after_a_training_step():
     every = dict(g.grads)
     assert len(every) == len(g) and all(v is not None for v in every.values())
     assert every[net.L1].shape == (4, 3)
+    # the same numbers as a graph whose first backward computes every gradient at once
+    fresh = cg.nn.sigmoid_net(net.theta1.value, net.theta2.value).graph
+    fresh.forward(**feed)
+    all_at_once = fresh.backward()
+    for node, grad in every.items():
+        np.testing.assert_array_equal(grad, all_at_once[fresh.node(node.name)], node.name)
 
 
 def test_a_100k_op_chain_runs_forward_and_backward():
