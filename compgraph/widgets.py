@@ -194,12 +194,6 @@ class Stepper(FrontEnd):
                               f"Stepper: {kind} pass of {self.graph.output.name}"),
                 **trace_scene(self.drawing, self.trace), "inputs": specs, "noun": "step"}
 
-    @property
-    def layouts_computed(self) -> int:
-        """Layouts run for this widget: 1, however much it is stepped (steps change only texts
-        and classes on the one layout)."""
-        return 1
-
     # --- input sliders ----------------------------------------------------------------------
 
     def _slider_specs(self, spec: bool | dict | None) -> list[dict[str, Any]]:
