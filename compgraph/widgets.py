@@ -123,11 +123,18 @@ class FrontEnd(anywidget.AnyWidget):
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict]:
         data, meta = super()._repr_mimebundle_(**kwargs)
         data["text/plain"] = repr(self)
-        try:  # the picture for views that cannot run widgets (untrusted, previews)
-            data["text/html"] = img_html(self.svg, self.scene["steps"][self.step]
-                                         ["description"])
-        except CompgraphError:
-            pass
+        # Where widgets cannot run (an untrusted notebook, a preview): the last step's picture,
+        # where everything is known, and a line saying how to step through it.
+        steps = self.scene.get("steps", [])
+        if steps and self.scene.get("svg"):
+            last = state_at(self.scene, len(steps) - 1)
+            svg = styled_svg(apply_state(self.scene["svg"], last.texts, last.classes))
+            noun = self.scene.get("noun", "step")
+            caption = (f"{type(self).__name__}: {len(steps)} {noun}s, shown at the last one. "
+                       f"Run the notebook to step through them.")
+            data["text/html"] = (f"{img_html(svg, steps[-1]['description'])}"
+                                 f'<div style="font-size: 12px; font-style: italic">'
+                                 f"{html.escape(caption)}</div>")
         return data, meta
 
     def export_html(self, path: str | Path) -> Path:
