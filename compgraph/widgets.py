@@ -255,7 +255,7 @@ class Stepper(FrontEnd):
             self.trace = self._make_trace()
         except CompgraphError as e:  # e.g. log of a negative number: explain, keep the old trace
             self.inputs_given[name] = previous
-            self.status = f"⚠ {name} = {value:g}: {e}"
+            self.status = f"⚠ {name} = {value:g}: {e}\nShowing {name} = {previous:g}."
             return
         specs = [{**s, "value": float(self.inputs_given[s["name"]])}
                  for s in self.scene.get("inputs", [])]

@@ -179,6 +179,7 @@ def test_an_invalid_input_explains_itself_and_never_wedges():
     last, scene_before = stepper.step, stepper.scene
     stepper.inputs = {"x": -0.5}  # log of a negative number
     assert stepper.status.startswith("⚠ x = -0.5: ") and "log" in stepper.status
+    assert stepper.status.endswith("\nShowing x = 0.5.")
     assert stepper.scene == scene_before and stepper.step == last  # the last good trace stays
     stepper.go(last - 1)
     assert stepper.explanation_text == good[last - 1].text
