@@ -369,8 +369,11 @@ class PictureWidget(FrontEnd):
 
     def __init__(self, picture: Picture):
         super().__init__()
-        drawing = picture.drawing
-        state = picture.state
+        self.show(picture)
+
+    def show(self, picture: Picture) -> None:
+        """Show another state of the same drawing (the browser keeps its layout)."""
+        drawing, state = picture.drawing, picture.state
         self.drawing = drawing
         self.scene = {**_base_scene("picture", drawing, picture.description),
                       "base": {"text": state.texts, "cls": state.classes},
@@ -402,13 +405,17 @@ class TrainingExplorer(widgets.VBox):
                      for i, ((a, b), t) in enumerate(zip(nn.XOR_X, nn.XOR_Y.ravel()))],
             value=0, description="sample")
         self.plot = widgets.Image(format="png")
-        self.picture = widgets.HTML()
+        # with the kernel's dot: an <img> of the SVG; without: the graph laid out in the browser
+        self.picture: widgets.DOMWidget | None = widgets.HTML() if self.drawing.svg else None
+        self.epoch.add_class("cg-epoch")
+        self.sample.add_class("cg-sample")
+        self.plot.add_class("cg-plot")
         self.explanation = widgets.HTML()
         for control in (self.epoch, self.sample):
             control.observe(lambda _: self._show(), names="value")
+        self._show()
         super().__init__([widgets.HBox([self.epoch, self.sample]), self.plot,
                           self.explanation, self.picture])
-        self._show()
 
     def _show(self) -> None:
         e, i = self.epoch.value, self.sample.value
@@ -417,12 +424,14 @@ class TrainingExplorer(widgets.VBox):
         steps = trace(self.net.graph, X=nn.XOR_X[i:i + 1], y=nn.XOR_Y[i:i + 1])
         scene = trace_scene(self.drawing, steps)
         state = state_at(scene, len(steps) - 1)
-        try:
-            svg = styled_svg(apply_state(self.drawing.svg or "", state.texts, state.classes))
-            self.picture.value = img_html(svg, "the graph at this epoch") if self.drawing.svg \
-                else "<p>(install graphviz's dot to see the graph here)</p>"
-        except CompgraphError as e:
-            self.picture.value = f"<p>{html.escape(str(e))}</p>"
+        described = f"the graph at epoch {e}, sample {i}"
+        if self.drawing.svg:
+            svg = styled_svg(apply_state(self.drawing.svg, state.texts, state.classes))
+            self.picture.value = img_html(svg, described)
+        elif self.picture is None:
+            self.picture = PictureWidget(Picture(self.drawing, state, described))
+        else:
+            self.picture.show(Picture(self.drawing, state, described))
         self.plot.value = self._plot_png(e)
         predictions = nn.predict(self.history.theta1[e], self.history.theta2[e], nn.XOR_X).ravel()
         table = ", ".join(f"{p:.3f}" for p in predictions)

@@ -285,3 +285,17 @@ def test_export_refuses_what_it_cannot_export(tmp_path):
     with pytest.raises(cg.CompgraphError, match="takes a Stepper or PathExplorer, got int"):
         cg.export_html(3, tmp_path / "x.html")
     assert scene.MAX_PATHS == 50
+
+
+def test_training_explorer_without_dot_draws_in_the_browser(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot there
+    explorer = cg.TrainingExplorer(seed=0, epochs=50)
+    picture = explorer.picture
+    assert isinstance(picture, cg.widgets.PictureWidget) and picture in explorer.children
+    assert picture.scene["svg"] == "" and picture.scene["dot"].startswith("digraph")
+    before = dict(picture.scene["base"]["text"])
+    explorer.epoch.value = 0
+    assert explorer.picture is picture, "the same widget, shown in another state"
+    after = picture.scene["base"]["text"]
+    assert after != before and set(after) == set(before)
+    assert picture.scene["steps"][0]["description"] == "the graph at epoch 0, sample 0"
