@@ -257,3 +257,12 @@ def test_exported_path_explorer_chooses_paths_offline(tmp_path):
         assert chooser.input_value() == "0"
 
     _open_offline(path, check)
+
+
+def test_export_keeps_names_that_look_like_markup_as_text(tmp_path):
+    x = cg.Input("</script><b>x")
+    g = cg.Graph(cg.sin(x, name="f"))
+    page = cg.Stepper(g, **{"</script><b>x": 0.5}).export_html(tmp_path / "odd.html").read_text()
+    assert page.count("</script>") == 2  # the data's and the module's, nothing from the name
+    data = json.loads(re.search(r'id="cg-data-0">(.*?)</script>', page, re.S).group(1))
+    assert data["scene"]["steps"][0]["explanation"] == "</script><b>x = 0.5"
