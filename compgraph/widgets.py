@@ -157,7 +157,9 @@ def _scene_key(dot: str) -> str:
 
 
 def _base_scene(kind: str, drawing: Drawing, title: str) -> dict[str, Any]:
-    return {"kind": kind, "title": title, "dot": drawing.dot, "svg": drawing.svg or "",
+    # the DOT goes along only when the browser has to lay it out (no SVG from the kernel)
+    return {"kind": kind, "title": title, "dot": "" if drawing.svg else drawing.dot,
+            "svg": drawing.svg or "",
             "key": _scene_key(drawing.dot), "legend": legend_items(kind), "play_ms": PLAY_MS}
 
 
