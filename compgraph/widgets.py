@@ -8,17 +8,16 @@ TrainingExplorer XOR training: loss curve, decision boundary and the graph at an
 from __future__ import annotations
 
 import html
-import io
 import time
 from typing import Any
 
 import ipywidgets as widgets
 
-from . import nn
 from .errors import CompgraphError
 from .graph import Graph, Node
 from .render import Frame, Renderer, final_frame, frames, legend_html
 from .trace import Trace, forward_mode_trace, trace
+from .training import TrainingExplorer  # noqa: F401  (re-exported; it lives with its data)
 
 KIND_NAMES = {"forward": "forward", "backward": "backward", "tangent": "forward mode"}
 
@@ -216,61 +215,3 @@ class PathExplorer(widgets.VBox):
             lines.append(f"sum over {len(self.paths)} paths: ∂{out}/∂{leaf} = {total} = "
                          f"{self.gradient:.4g}  (backward gives {self.gradient:.4g})")
         return "\n".join(lines)
-
-
-class TrainingExplorer(widgets.VBox):
-    """XOR training: a slider over epochs shows the loss curve with a marker, the decision
-    boundary at that epoch, and the graph's values and gradients for one training sample."""
-
-    def __init__(self, history: nn.History | None = None, *, seed: int = 0, lr: float = 1.0,
-                 epochs: int = 2000):
-        self.history = history if history is not None else nn.train_xor(seed, lr, epochs)
-        last = len(self.history.theta1) - 1
-        self.net = nn.sigmoid_net(self.history.theta1[0], self.history.theta2[0])
-        self.net.graph.forward(X=nn.XOR_X[:1], y=nn.XOR_Y[:1])
-        self.renderer = Renderer(self.net.graph, "BT")
-        self.epoch = widgets.IntSlider(value=last, min=0, max=last, description="epoch",
-                                       continuous_update=False,
-                                       layout=widgets.Layout(width="420px"))
-        self.sample = widgets.Dropdown(
-            options=[(f"x = ({a:g}, {b:g}), y = {t:g}", i)
-                     for i, ((a, b), t) in enumerate(zip(nn.XOR_X, nn.XOR_Y.ravel()))],
-            value=0, description="sample")
-        self.plot = widgets.Image(format="png")
-        self.picture = widgets.HTML()
-        self.explanation = widgets.HTML()
-        for control in (self.epoch, self.sample):
-            control.observe(lambda _: self._show(), names="value")
-        super().__init__([widgets.HBox([self.epoch, self.sample]), self.plot,
-                          self.explanation, self.picture])
-        self._show()
-
-    def _show(self) -> None:
-        e, i = self.epoch.value, self.sample.value
-        self.net.theta1.value = self.history.theta1[e]
-        self.net.theta2.value = self.history.theta2[e]
-        steps = trace(self.net.graph, X=nn.XOR_X[i:i + 1], y=nn.XOR_Y[i:i + 1])
-        self.picture.value = fit_width(self.renderer.picture(frames(steps)[-1]).svg)
-        self.plot.value = self._plot_png(e)
-        predictions = nn.predict(self.history.theta1[e], self.history.theta2[e], nn.XOR_X).ravel()
-        table = ", ".join(f"{p:.3f}" for p in predictions)
-        self.explanation.value = _explain(
-            f"epoch {e}: cost C = {self.history.losses[e]:.4g}; "
-            f"{self.history.correct(e)}/4 correct\n"
-            f"L3 for the four samples: {table}\n"
-            f"graph below: sample {i}, its values and ∂C/∂· for that one sample")
-
-    def _plot_png(self, epoch: int) -> bytes:
-        from matplotlib.figure import Figure  # a Figure of its own: no pyplot state, no display
-
-        from . import plots
-        fig = Figure(figsize=(9, 3.6), dpi=80)
-        left, right = fig.subplots(1, 2)
-        plots.loss_curve(left, self.history.losses, epoch)
-        plots.decision_boundary(right, self.history.theta1[epoch], self.history.theta2[epoch])
-        right.set_title(f"decision boundary at epoch {epoch}")
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
-

@@ -1,0 +1,411 @@
+// TrainingExplorer's front end. The kernel sends one compressed payload (see training.py):
+//   4 bytes: length n of the JSON (little-endian), n bytes of JSON, then the decision-boundary
+//   grids, one byte per grid point and snapshot, each snapshot stored as its difference from the
+//   one before (mod 256); all of it zlib-compressed.
+// Moving the epoch slider or choosing a sample only looks up what the payload holds: texts for
+// the graph, a marker on the loss curve, a grid for the heat map. Nothing is computed by the model
+// here, and nothing goes to the kernel until the learner asks to train again.
+// Needs plots.js before it (the modules are concatenated into one).
+
+const TRAINING_CSS = `
+.cg-training { --cg-text: var(--jp-ui-font-color1, #1f1f1f);
+  --cg-text-soft: var(--jp-ui-font-color1, #333333);
+  --cg-bg: var(--jp-layout-color1, #ffffff); --cg-line: var(--jp-border-color1, #9e9e9e);
+  --cg-grid: var(--jp-border-color2, #e0e0e0); --cg-op-fill: var(--jp-layout-color1, #ffffff);
+  --cg-input-fill: #d4ebf8; --cg-input-border: #56b4e9; --cg-param-fill: #fbe3b4;
+  --cg-param-border: #e69f00; --cg-output-fill: #c9ede0; --cg-output-border: #009e73;
+  --cg-op-border: var(--jp-ui-font-color2, #555555); --cg-pale-text: #1a1a1a;
+  --cg-grad: #a8430a; --cg-marker: #d55e00; --cg-class0: #0072b2; --cg-class1: #e69f00;
+  font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 13px;
+  color: var(--cg-text); background: var(--cg-bg); max-width: 100%; box-sizing: border-box;
+  padding: 4px; outline: none; }
+body[data-jp-theme-light="false"] .cg-training { --cg-grad: #ff9e5e; --cg-op-fill: var(--jp-layout-color2, #2b2b2b); }
+@media (prefers-color-scheme: dark) { .cg-training.cg-standalone { --cg-text: #e8e8e8;
+  --cg-bg: #1e1e1e; --cg-line: #8a8a8a; --cg-grid: #3a3a3a; --cg-op-fill: #2b2b2b;
+  --cg-op-border: #b0b0b0; --cg-grad: #ff9e5e; } }
+.cg-training .cg-controls { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 12px;
+  margin-bottom: 4px; }
+.cg-training .cg-controls label { display: inline-flex; align-items: center; gap: 6px; }
+.cg-training .cg-epoch { width: min(360px, 60vw); }
+.cg-training select, .cg-training input[type=text], .cg-training button { font: inherit;
+  color: var(--jp-ui-font-color1, #1f1f1f); background: var(--jp-layout-color1, #ffffff);
+  border: 1px solid var(--cg-line); border-radius: 2px; padding: 1px 4px; }
+.cg-training .cg-position { font-variant-numeric: tabular-nums; min-width: 16em; }
+.cg-training .cg-body { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
+.cg-training .cg-picture { flex: 0 1 auto; max-width: 100%; max-height: 600px; overflow: auto;
+  border: 1px solid var(--cg-grid); }
+.cg-training .cg-picture svg { display: block; }
+.cg-training .cg-side { flex: 1 1 260px; min-width: 240px; max-width: 420px; display: flex;
+  flex-direction: column; gap: 4px; }
+.cg-training .cg-plot { display: flex; flex-wrap: wrap; gap: 4px; }
+.cg-training .cg-plot svg { display: block; width: 100%; height: auto; }
+.cg-training .cg-plot .cg-boundary { max-width: 240px; }
+.cg-training .cg-explanation { height: 9.6em; overflow: hidden; line-height: 1.6em;
+  font-family: var(--jp-code-font-family, monospace); font-size: 12px; white-space: pre-wrap; }
+.cg-training .cg-legend { font-size: 12px; display: flex; flex-wrap: wrap; gap: 2px 14px;
+  margin: 4px 0; }
+.cg-training .cg-swatch { display: inline-block; width: 14px; height: 11px;
+  vertical-align: middle; margin-right: 4px; border: 2px solid; box-sizing: border-box; }
+.cg-training .cg-retrain { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: center; }
+.cg-training .cg-retrain input { width: 6em; }
+.cg-training .cg-status { min-height: 1.5em; font-size: 12px; }
+.cg-training .cg-status.cg-error { font-weight: bold; }
+.cg-training .cg-node rect { stroke-width: 1.2; }
+.cg-training .cg-role-op rect { fill: var(--cg-op-fill); stroke: var(--cg-op-border); }
+.cg-training .cg-role-input rect { fill: var(--cg-input-fill); stroke: var(--cg-input-border); }
+.cg-training .cg-role-param rect { fill: var(--cg-param-fill); stroke: var(--cg-param-border); }
+.cg-training .cg-role-output rect { fill: var(--cg-output-fill); stroke: var(--cg-output-border);
+  stroke-width: 2.5; }
+.cg-training .cg-node text { font-family: Helvetica, Arial, sans-serif; font-size: 11px;
+  fill: var(--cg-pale-text); }
+.cg-training .cg-role-op text { fill: var(--cg-text); }
+.cg-training .cg-node text.cg-grad { fill: #8f3300; }
+.cg-training .cg-role-op text.cg-grad { fill: var(--cg-grad); }
+.cg-training .cg-edge path { fill: none; stroke: var(--cg-line); stroke-width: 1; }
+.cg-training .cg-edge polygon { fill: var(--cg-line); stroke: none; }
+.cg-training .cg-edge text { font-family: Helvetica, Arial, sans-serif; font-size: 10px;
+  fill: var(--cg-text); }
+.cg-training .cg-plot-frame { fill: none; stroke: var(--cg-line); }
+.cg-training .cg-plot-grid { stroke: var(--cg-grid); }
+.cg-training .cg-plot-axis { stroke: var(--cg-line); }
+.cg-training .cg-plot-text { fill: var(--cg-text); font-size: 10px; }
+.cg-training .cg-loss-line { fill: none; stroke: var(--cg-text); stroke-width: 1.3; }
+.cg-training .cg-marker { fill: var(--cg-marker); stroke: var(--cg-bg); stroke-width: 1; }
+.cg-training .cg-marker-line { stroke: var(--cg-marker); stroke-dasharray: 4 3; }
+.cg-training .cg-heat { opacity: 0.6; }
+.cg-training .cg-heat-low { fill: var(--cg-class0); opacity: 0.6; }
+.cg-training .cg-heat-high { fill: var(--cg-class1); stroke: none; }
+.cg-training .cg-contour { fill: none; stroke: var(--cg-text); stroke-width: 2; }
+.cg-training .cg-point { stroke: var(--cg-text); stroke-width: 1.5; }
+.cg-training .cg-target-0 { fill: var(--cg-class0); }
+.cg-training .cg-target-1 { fill: var(--cg-class1); }
+`;
+
+const TEXTS_PER_NODE = 2; // value, gradient
+
+// A value as lines of the drawing: one per row of a matrix ("[[a, b], [c, d]]" → two lines).
+function splitRows(text, rows) {
+  if (rows === 1) return [text];
+  const parts = text.slice(2, -2).split("], [");
+  if (parts.length !== rows) return [text, ...Array(rows - 1).fill("")];
+  return parts.map((part, i) => `${i === 0 ? "[[" : "["}${part}]${i === rows - 1 ? "]" : ","}`);
+}
+
+// The network's graph from the layout the kernel computed (dot's coordinates, y upwards):
+// boxes, edges with arrowheads, edge labels, and per node text lines whose content changes.
+function drawGraph(parent, layout) {
+  const { width, height } = layout;
+  const flip = (y) => round2(height - y);
+  const svg = svgElement("svg", { viewBox: `0 0 ${width} ${height}`, role: "img",
+    class: "cg-graph", width: round2(width), height: round2(height) }, parent);
+  const description = svgElement("title", {}, svg);
+  const lineHeight = 14;
+  const edges = svgElement("g", { class: "cg-edges" }, svg);
+  layout.edges.forEach((edge, k) => {
+    const g = svgElement("g", { class: "cg-edge", id: `cg-training-e${k}` }, edges);
+    const p = edge.points;
+    let d = `M${p[0][0]},${flip(p[0][1])}`;
+    for (let i = 1; i + 2 < p.length; i += 3) {
+      d += `C${p[i][0]},${flip(p[i][1])} ${p[i + 1][0]},${flip(p[i + 1][1])} `
+        + `${p[i + 2][0]},${flip(p[i + 2][1])}`;
+    }
+    svgElement("path", { d }, g);
+    const [bx, by] = [p[p.length - 1][0], flip(p[p.length - 1][1])];
+    const [tx, ty] = [edge.end[0], flip(edge.end[1])];
+    const [dx, dy] = [tx - bx, ty - by];
+    const length = Math.hypot(dx, dy) || 1;
+    const [nx, ny] = [(-dy / length) * 2.6, (dx / length) * 2.6];
+    svgElement("polygon", { points: `${round2(tx)},${round2(ty)} ${round2(bx + nx)},`
+      + `${round2(by + ny)} ${round2(bx - nx)},${round2(by - ny)}` }, g);
+    const label = svgElement("text", { x: edge.labelAt[0], y: flip(edge.labelAt[1]) + 3.5,
+      "text-anchor": "middle" }, g);
+    label.textContent = edge.label;
+  });
+  const lines = []; // per node: [value lines, gradient lines]
+  for (const node of layout.nodes) {
+    const g = svgElement("g", { class: `cg-node cg-role-${node.role}`,
+      id: `cg-training-${node.name}` }, svg);
+    const [cx, cy] = [node.x, flip(node.y)];
+    const radius = node.role === "input" ? node.h / 2 : node.role === "param" ? 0 : 6;
+    svgElement("rect", { x: round2(cx - node.w / 2), y: round2(cy - node.h / 2),
+      width: round2(node.w), height: round2(node.h), rx: round2(radius) }, g);
+    const total = 2 * node.rows;
+    const top = cy - ((total - 1) * lineHeight) / 2 + 4;
+    const make = (i, cls) => {
+      const text = svgElement("text", { x: round2(cx), y: round2(top + i * lineHeight),
+        "text-anchor": "middle", class: cls }, g);
+      return text;
+    };
+    const values = []; const grads = [];
+    for (let i = 0; i < node.rows; i++) values.push(make(i, "cg-value"));
+    for (let i = 0; i < node.rows; i++) grads.push(make(node.rows + i, "cg-grad"));
+    lines.push([values, grads]);
+  }
+  // texts: value and gradient text of every node, in layout.nodes order
+  function setTexts(texts) {
+    layout.nodes.forEach((node, k) => {
+      const [values, grads] = lines[k];
+      const prefixes = [`${node.head} = `, `∂${layout.output}/∂${node.name} = `];
+      [values, grads].forEach((elements, which) => {
+        const rows = splitRows(texts[TEXTS_PER_NODE * k + which], node.rows);
+        elements.forEach((element, i) => {
+          const content = (i === 0 ? prefixes[which] : "") + rows[i];
+          if (element.textContent !== content) element.textContent = content;
+        });
+      });
+    });
+  }
+  return { svg, setTexts, description };
+}
+
+function round2(value) {
+  return Math.round(value * 100) / 100;
+}
+
+function fromBase64(text) {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+// The payload as {data, grids}: grids[k] holds snapshot k's grid (size × size bytes).
+async function decodePayload(compressed) {
+  const stream = new Blob([compressed]).stream().pipeThrough(new DecompressionStream("deflate"));
+  const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+  const jsonLength = new DataView(bytes.buffer).getUint32(0, true);
+  const data = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + jsonLength)));
+  const cellsPerGrid = data.grid.size * data.grid.size;
+  const deltas = bytes.subarray(4 + jsonLength);
+  const grids = [];
+  let previous = new Uint8Array(cellsPerGrid);
+  for (let k = 0; k < data.snapshots.length; k++) {
+    const grid = new Uint8Array(cellsPerGrid);
+    const delta = deltas.subarray(k * cellsPerGrid, (k + 1) * cellsPerGrid);
+    for (let i = 0; i < cellsPerGrid; i++) grid[i] = (previous[i] + delta[i]) & 255;
+    grids.push(grid);
+    previous = grid;
+  }
+  return { data, grids };
+}
+
+function element(tag, attrs = {}, parent = null, text = null) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  if (text !== null) node.textContent = text;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+// Builds the explorer inside `el`. hooks: onRetrain({seed, lr, epochs}) (absent: no kernel),
+// onPosition(epoch, sample) after the learner lets go of the slider or picks a sample.
+export function mountTraining(el, hooks = {}) {
+  const root = element("div", { class: "cg-widget cg-training", "data-kind": "training",
+    tabindex: "0" }, el);
+  if (hooks.standalone) root.classList.add("cg-standalone");
+  element("style", {}, root, TRAINING_CSS);
+  const controls = element("div", { class: "cg-controls" }, root);
+  const epochLabel = element("label", { title: "Drag to move through training" }, controls,
+    "epoch");
+  const slider = element("input", { type: "range", class: "cg-epoch", min: "0", max: "0",
+    step: "1", value: "0", "aria-label": "epoch" }, epochLabel);
+  const position = element("span", { class: "cg-position", "aria-live": "off" }, controls);
+  const sampleLabel = element("label", { title: "The training sample whose values and "
+    + "gradients the graph shows" }, controls, "sample");
+  const sample = element("select", { class: "cg-sample", "aria-label": "sample" }, sampleLabel);
+  const body = element("div", { class: "cg-body" }, root);
+  const picture = element("div", { class: "cg-picture" }, body);
+  const side = element("div", { class: "cg-side" }, body);
+  const plot = element("div", { class: "cg-plot" }, side);
+  const explanation = element("div", { class: "cg-explanation", "aria-live": "polite" }, side);
+  const legend = element("div", { class: "cg-legend" }, root);
+  for (const [fill, border, text] of [
+    ["var(--cg-input-fill)", "var(--cg-input-border)", "input (rounded ends)"],
+    ["var(--cg-param-fill)", "var(--cg-param-border)", "parameter (square corners)"],
+    ["var(--cg-op-fill)", "var(--cg-op-border)", "operation"],
+    ["var(--cg-output-fill)", "var(--cg-output-border)", "cost (thick border)"],
+    ["var(--cg-class0)", "var(--cg-text)", "target y = 0 (circle)"],
+    ["var(--cg-class1)", "var(--cg-text)", "target y = 1 (diamond)"],
+    ["var(--cg-marker)", "var(--cg-marker)", "chosen epoch (dashed line)"],
+  ]) {
+    const item = element("span", {}, legend);
+    element("span", { class: "cg-swatch", style: `background:${fill}; border-color:${border}` },
+      item);
+    item.append(text);
+  }
+  const form = element("form", { class: "cg-retrain" }, root);
+  const knobs = {};
+  for (const [name, label, tip] of [["seed", "seed", "Seed of the random initial weights"],
+    ["lr", "η", "Learning rate η (a positive number)"],
+    ["epochs", "epochs", "Epochs to train (a whole number)"]]) {
+    const wrap = element("label", { title: tip }, form, label);
+    knobs[name] = element("input", { type: "text", name, class: `cg-knob-${name}`,
+      "aria-label": tip }, wrap);
+  }
+  const train = element("button", { type: "submit", class: "cg-train",
+    title: "Train again in the kernel with these knobs" }, form, "train again");
+  const status = element("div", { class: "cg-status", role: "status" }, root);
+
+  let state = null; // {data, grids, graph, loss, boundary}
+  let epochIndex = 0;
+
+  function describe(k, s) {
+    const { data } = state;
+    const epoch = data.snapshots[k];
+    const step = data.snapshots.length > 1 ? data.snapshots[1] - data.snapshots[0] : 1;
+    const every = step === 1 ? "every epoch" : `every ${step} epochs and the last`;
+    const sampleInfo = data.samples[s];
+    return [
+      `epoch ${epoch} of ${data.epochs}  (the slider stops at ${every})`,
+      `cost C = ${data.lossTexts[k]};  ${data.correct[k]}/4 correct`,
+      "L3 for the four samples (targets 0, 1, 1, 0):",
+      `  ${data.predictions[k].join(", ")}`,
+      `graph: sample ${s}, ${sampleInfo.label}:`,
+      "  its values and ∂C/∂· for that one sample",
+    ].join("\n");
+  }
+
+  function show() {
+    if (!state) return;
+    const k = epochIndex;
+    const s = Number(sample.value) || 0;
+    const { data } = state;
+    const per = TEXTS_PER_NODE * data.nodes.length;
+    const start = (k * data.samples.length + s) * per;
+    const texts = [];
+    for (let i = 0; i < per; i++) texts.push(data.strings[data.texts[start + i]]);
+    state.graph.setTexts(texts);
+    state.loss.setMarker(data.snapshots[k]);
+    state.boundary.show(state.grids[k]);
+    position.textContent = `epoch ${data.snapshots[k]} of ${data.epochs}`
+      + ` · snapshot ${k + 1} of ${data.snapshots.length}`;
+    const text = describe(k, s);
+    explanation.textContent = text;
+    state.graph.description.textContent = `The network's graph at ${text.split("\n")[0]}, `
+      + `sample ${s}.`;
+    picture.setAttribute("aria-label", state.graph.description.textContent);
+  }
+
+  function setSnapshot(k) {
+    epochIndex = Math.max(0, Math.min(k, state ? state.data.snapshots.length - 1 : 0));
+    slider.value = String(epochIndex);
+    show();
+  }
+
+  // the snapshot closest to `epoch`
+  function indexOf(epoch) {
+    const snaps = state.data.snapshots;
+    let best = 0;
+    for (let k = 0; k < snaps.length; k++) {
+      if (Math.abs(snaps[k] - epoch) < Math.abs(snaps[best] - epoch)) best = k;
+    }
+    return best;
+  }
+
+  async function load(compressed, { epoch = null, sampleIndex = null } = {}) {
+    if (!compressed || compressed.length === 0) return;
+    const { data, grids } = await decodePayload(compressed);
+    picture.replaceChildren();
+    plot.replaceChildren();
+    const graph = drawGraph(picture, data.layout);
+    const loss = lossCurve(plot, data.losses);
+    const boundary = decisionBoundary(plot, data.grid, data.samples);
+    state = { data, grids, graph, loss, boundary };
+    slider.max = String(data.snapshots.length - 1);
+    sample.replaceChildren(...data.samples.map((s, i) => {
+      const option = document.createElement("option");
+      option.value = String(i);
+      option.textContent = s.label;
+      return option;
+    }));
+    if (sampleIndex !== null) sample.value = String(sampleIndex);
+    for (const name of ["seed", "lr", "epochs"]) {
+      knobs[name].value = data.knobs && data.knobs[name] !== null ? String(data.knobs[name]) : "";
+    }
+    setSnapshot(epoch === null ? data.snapshots.length - 1 : indexOf(epoch));
+    root.dataset.ready = "true";
+  }
+
+  slider.addEventListener("input", () => setSnapshot(Number(slider.value)));
+  slider.addEventListener("change", () => hooks.onPosition
+    && hooks.onPosition(state.data.snapshots[epochIndex], Number(sample.value)));
+  sample.addEventListener("change", () => {
+    show();
+    if (hooks.onPosition) hooks.onPosition(state.data.snapshots[epochIndex], Number(sample.value));
+  });
+  root.addEventListener("keydown", (event) => {
+    if (!state || event.target !== root) return;
+    const moves = { ArrowLeft: epochIndex - 1, ArrowRight: epochIndex + 1, Home: 0,
+      End: state.data.snapshots.length - 1 };
+    if (event.key in moves) {
+      event.preventDefault();
+      setSnapshot(moves[event.key]);
+    }
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!hooks.onRetrain) {
+      setStatus("Training again needs a running kernel: run the notebook, then try again.", true);
+      return;
+    }
+    setStatus("training in the kernel…", false);
+    hooks.onRetrain({ seed: knobs.seed.value, lr: knobs.lr.value, epochs: knobs.epochs.value });
+  });
+
+  function setStatus(text, isError) {
+    status.textContent = text || "";
+    status.classList.toggle("cg-error", Boolean(isError));
+  }
+
+  return { root, load, setStatus, setSnapshot, indexOf, show, slider, sample,
+    get state() { return state; } };
+}
+
+function viewBytes(value) {
+  if (!value) return null;
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof DataView) return new Uint8Array(value.buffer, value.byteOffset,
+    value.byteLength);
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (typeof value === "string") return fromBase64(value);
+  return null;
+}
+
+// anywidget: traits payload (bytes), status (text, "⚠ " first when it is an error), epoch and
+// sample (where the learner is; the kernel may set them too).
+function renderTraining({ model, el }) {
+  const view = mountTraining(el, {
+    onRetrain: (knobs) => model.send({ kind: "retrain", ...knobs }),
+    onPosition: (epoch, sampleIndex) => {
+      model.set("epoch", epoch);
+      model.set("sample", sampleIndex);
+      model.save_changes();
+    },
+  });
+  const loadPayload = () => view.load(viewBytes(model.get("payload")),
+    { epoch: model.get("epoch"), sampleIndex: model.get("sample") })
+    .catch((error) => view.setStatus(`⚠ could not read the explorer's data: ${error}`, true));
+  const showStatus = () => {
+    const text = model.get("status");
+    view.setStatus(text, text.startsWith("⚠"));
+  };
+  const moveTo = () => {
+    if (!view.state) return;
+    view.sample.value = String(model.get("sample"));
+    view.setSnapshot(view.indexOf(model.get("epoch")));
+  };
+  model.on("change:payload", loadPayload);
+  model.on("change:status", showStatus);
+  model.on("change:epoch", moveTo);
+  model.on("change:sample", moveTo);
+  loadPayload();
+  showStatus();
+  return () => {
+    model.off("change:payload", loadPayload);
+    model.off("change:status", showStatus);
+    model.off("change:epoch", moveTo);
+    model.off("change:sample", moveTo);
+  };
+}
+
+export default { render: renderTraining };
