@@ -34,7 +34,6 @@ MAX_SNAPSHOTS = 201          # evenly spaced epochs the slider stops at (plus th
 MAX_EPOCHS = 20_000          # retraining beyond this keeps a learner waiting for minutes
 GRID_SIZE = 41               # decision boundary: GRID_SIZE × GRID_SIZE points of the plane
 GRID_LOW, GRID_HIGH = -0.5, 1.5
-GRAPH_NODES = ("X", "y", "θ1", "θ2", "L1", "z2", "a2", "L2", "z3", "L3", "C")
 
 
 # --- checking what a learner types ---------------------------------------------------------------
@@ -197,11 +196,11 @@ def grid_points(size: int = GRID_SIZE) -> np.ndarray:
     return np.column_stack([x1.ravel(), x2.ravel()])
 
 
-def graph_texts(frame: Frame, net: nn.SigmoidNet) -> list[str]:
-    """Value then gradient of every node in GRAPH_NODES order, written by fmt, as the final
+def graph_texts(frame: Frame, net: nn.SigmoidNet, names: list[str]) -> list[str]:
+    """Value then gradient of every node named (in that order), written by fmt, as the final
     frame of the engine's trace holds them (shapes are on the edges of the drawing)."""
     texts = []
-    for name in GRAPH_NODES:
+    for name in names:
         node = net.graph.node(name)
         texts.append(fmt(frame.values[node]))
         texts.append(fmt(frame.grads[node]))
@@ -231,6 +230,8 @@ def explorer_data(history: nn.History, knobs: dict[str, Any] | None = None,
     chosen = snapshot_epochs(epochs)
     net = nn.sigmoid_net(history.theta1[0], history.theta2[0])
     output = Graph(net.L3)  # the network without the cost: its prediction for any X
+    layout = layout or graph_layout()
+    names = [node["name"] for node in layout["nodes"]]
     grid = grid_points()
     strings = Strings()
     cells = np.empty((len(chosen), GRID_SIZE * GRID_SIZE), dtype=np.uint8)
@@ -245,11 +246,11 @@ def explorer_data(history: nn.History, knobs: dict[str, Any] | None = None,
         correct.append(int(np.sum((four > 0.5) == (nn.XOR_Y.ravel() > 0.5))))
         for i in range(len(nn.XOR_X)):
             steps = trace(net.graph, X=nn.XOR_X[i:i + 1], y=nn.XOR_Y[i:i + 1])
-            texts.extend(strings(t) for t in graph_texts(frames(steps)[-1], net))
+            texts.extend(strings(t) for t in graph_texts(frames(steps)[-1], net, names))
     data = {
         "epochs": epochs,
         "knobs": knobs or {"seed": None, "lr": None, "epochs": epochs},
-        "layout": layout or graph_layout(),
+        "layout": layout,
         "snapshots": chosen,
         # the whole curve, 4 significant digits are plenty for a picture
         "losses": [float(f"{c:.4g}") for c in history.losses],
@@ -260,7 +261,7 @@ def explorer_data(history: nn.History, knobs: dict[str, Any] | None = None,
                      "label": f"x = ({a:g}, {b:g}), y = {t:g}"}
                     for (a, b), t in zip(nn.XOR_X, nn.XOR_Y.ravel())],
         "grid": {"size": GRID_SIZE, "low": GRID_LOW, "high": GRID_HIGH},
-        "nodes": list(GRAPH_NODES),
+        "nodes": names,
         "strings": strings.table,
         # texts[((snapshot * 4) + sample) * 2 * len(nodes) + 2 * node + (0 value | 1 gradient)]
         "texts": texts,

@@ -34,7 +34,7 @@ function powerLabel(exponent) {
 // The cost against the epoch, log scale, with a marker (dot and dashed line) at one epoch.
 // Returns {svg, setMarker(epoch)}.
 export function lossCurve(parent, losses, { width = 300, height = 170, title = "cost C" } = {}) {
-  const margin = { left: 42, right: 10, top: 16, bottom: 28 };
+  const margin = { left: 42, right: 18, top: 16, bottom: 28 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const svg = svgElement("svg", {
@@ -142,20 +142,19 @@ export function decisionBoundary(parent, grid, samples, { width = 200 } = {}) {
   const sy = (v) => margin.top + ((from + span - v) / span) * plotW;
   const svg = svgElement("svg", { viewBox: `0 0 ${width} ${height}`, class: "cg-boundary",
     role: "img", "aria-label": "decision boundary of the network over the plane" }, parent);
-  svgElement("rect", { x: margin.left, y: margin.top, width: plotW, height: plotW,
-    class: "cg-heat-low" }, svg);
-  const heat = svgElement("g", { class: "cg-heat" }, svg);
+  // The heat map is a size × size bitmap the browser scales up smoothly (the field is smooth);
+  // the contour, points, axes and text stay vector. One bitmap write per frame is far cheaper
+  // than restyling size² SVG rectangles.
+  const holder = svgElement("foreignObject", { x: margin.left, y: margin.top, width: plotW,
+    height: plotW, class: "cg-heat" }, svg);
+  const canvas = document.createElementNS("http://www.w3.org/1999/xhtml", "canvas");
+  canvas.width = size;
+  canvas.height = size;
+  canvas.setAttribute("style", "width: 100%; height: 100%; display: block");
+  holder.appendChild(canvas);
+  const context = canvas.getContext("2d");
+  const image = context.createImageData(size, size);
   const cellPx = plotW / size;
-  const rects = [];
-  for (let r = 0; r < size; r++) {
-    for (let c = 0; c < size; c++) {
-      // a little overlap hides hairline seams between neighbouring cells
-      rects.push(svgElement("rect", {
-        x: round(margin.left + c * cellPx), y: round(margin.top + (size - 1 - r) * cellPx),
-        width: round(cellPx + 0.3), height: round(cellPx + 0.3), class: "cg-heat-high",
-      }, heat));
-    }
-  }
   svgElement("rect", { x: margin.left, y: margin.top, width: plotW, height: plotW,
     class: "cg-plot-frame" }, svg);
   const contour = svgElement("path", { class: "cg-contour" }, svg);
@@ -188,11 +187,32 @@ export function decisionBoundary(parent, grid, samples, { width = 200 } = {}) {
   }
   const toX = (col) => margin.left + (col + 0.5) * cellPx;
   const toY = (row) => margin.top + (size - 0.5 - row) * cellPx;
+  // each cell in the colour of the side it predicts, stronger the surer the network is:
+  // transparent near L3 = 0.5, so the boundary reads on light and dark backgrounds alike
+  let colours = null;
+  function rgb(name) {
+    const probe = svgElement("rect", { class: name }, svg);
+    const parts = getComputedStyle(probe).fill.match(/\d+(\.\d+)?/g).map(Number);
+    probe.remove();
+    return parts.slice(0, 3);
+  }
   function show(cells) {
-    for (let i = 0; i < rects.length; i++) {
-      rects[i].setAttribute("fill-opacity", (cells[i] / 255).toFixed(3));
+    colours = colours || [rgb("cg-heat-0"), rgb("cg-heat-1")];
+    const pixels = image.data;
+    for (let r = 0; r < size; r++) {
+      const rowStart = (size - 1 - r) * size; // canvas rows run from the top
+      for (let c = 0; c < size; c++) {
+        const value = cells[r * size + c];
+        const [red, green, blue] = colours[value > 127.5 ? 1 : 0];
+        const at = 4 * (rowStart + c);
+        pixels[at] = red;
+        pixels[at + 1] = green;
+        pixels[at + 2] = blue;
+        pixels[at + 3] = Math.round((Math.abs(value - 127.5) / 127.5) * 255 * 0.7);
+      }
     }
+    context.putImageData(image, 0, 0);
     contour.setAttribute("d", contourPath(cells, size, 127.5, toX, toY));
   }
-  return { svg, show, contour };
+  return { svg, show, contour, canvas };
 }

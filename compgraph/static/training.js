@@ -40,13 +40,14 @@ body[data-jp-theme-light="false"] .cg-training { --cg-grad: #ff9e5e; --cg-op-fil
 .cg-training .cg-plot { display: flex; flex-wrap: wrap; gap: 4px; }
 .cg-training .cg-plot svg { display: block; width: 100%; height: auto; }
 .cg-training .cg-plot .cg-boundary { max-width: 240px; }
-.cg-training .cg-explanation { height: 9.6em; overflow: hidden; line-height: 1.6em;
+.cg-training .cg-explanation { height: 11.2em; overflow: hidden; line-height: 1.6em;
   font-family: var(--jp-code-font-family, monospace); font-size: 12px; white-space: pre-wrap; }
 .cg-training .cg-legend { font-size: 12px; display: flex; flex-wrap: wrap; gap: 2px 14px;
   margin: 4px 0; }
 .cg-training .cg-swatch { display: inline-block; width: 14px; height: 11px;
   vertical-align: middle; margin-right: 4px; border: 2px solid; box-sizing: border-box; }
-.cg-training .cg-retrain { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: center; }
+.cg-training .cg-retrain { display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: center; }
+.cg-training .cg-retrain label { display: inline-flex; align-items: center; gap: 6px; }
 .cg-training .cg-retrain input { width: 6em; }
 .cg-training .cg-status { min-height: 1.5em; font-size: 12px; }
 .cg-training .cg-status.cg-error { font-weight: bold; }
@@ -72,9 +73,8 @@ body[data-jp-theme-light="false"] .cg-training { --cg-grad: #ff9e5e; --cg-op-fil
 .cg-training .cg-loss-line { fill: none; stroke: var(--cg-text); stroke-width: 1.3; }
 .cg-training .cg-marker { fill: var(--cg-marker); stroke: var(--cg-bg); stroke-width: 1; }
 .cg-training .cg-marker-line { stroke: var(--cg-marker); stroke-dasharray: 4 3; }
-.cg-training .cg-heat { opacity: 0.6; }
-.cg-training .cg-heat-low { fill: var(--cg-class0); opacity: 0.6; }
-.cg-training .cg-heat-high { fill: var(--cg-class1); stroke: none; }
+.cg-training .cg-heat-0 { fill: var(--cg-class0); }
+.cg-training .cg-heat-1 { fill: var(--cg-class1); }
 .cg-training .cg-contour { fill: none; stroke: var(--cg-text); stroke-width: 2; }
 .cg-training .cg-point { stroke: var(--cg-text); stroke-width: 1.5; }
 .cg-training .cg-target-0 { fill: var(--cg-class0); }
@@ -253,15 +253,15 @@ export function mountTraining(el, hooks = {}) {
     const { data } = state;
     const epoch = data.snapshots[k];
     const step = data.snapshots.length > 1 ? data.snapshots[1] - data.snapshots[0] : 1;
-    const every = step === 1 ? "every epoch" : `every ${step} epochs and the last`;
+    const every = step === 1 ? "every epoch" : `every ${step}th epoch and the last`;
     const sampleInfo = data.samples[s];
     return [
-      `epoch ${epoch} of ${data.epochs}  (the slider stops at ${every})`,
-      `cost C = ${data.lossTexts[k]};  ${data.correct[k]}/4 correct`,
-      "L3 for the four samples (targets 0, 1, 1, 0):",
+      `epoch ${epoch} of ${data.epochs}`,
+      `cost C = ${data.lossTexts[k]}; ${data.correct[k]}/4 correct`,
+      `L3 for y = ${data.samples.map((x) => x.y).join(", ")}:`,
       `  ${data.predictions[k].join(", ")}`,
-      `graph: sample ${s}, ${sampleInfo.label}:`,
-      "  its values and ∂C/∂· for that one sample",
+      `graph: sample ${s}, ${sampleInfo.label}`,
+      `slider: ${every}`,
     ].join("\n");
   }
 
