@@ -27,8 +27,8 @@ import traitlets
 from . import nn
 from .errors import CompgraphError, InputError, InputTypeError, ShapeError
 from .graph import Graph
-from .render import Frame, edge_label, frames
-from .trace import fmt, formula, trace
+from .ops import shape_of
+from .trace import Trace, deriv_label, fmt, formula, trace
 
 MAX_SNAPSHOTS = 201          # evenly spaced epochs the slider stops at (plus the last epoch)
 MAX_EPOCHS = 20_000          # retraining beyond this keeps a learner waiting for minutes
@@ -152,7 +152,8 @@ def graph_layout(net: nn.SigmoidNet | None = None) -> dict[str, Any]:
     for node in graph.nodes:
         for slot, child in enumerate(node.children):
             # one line (local derivative, input's shape): a second line would cost a rank's height
-            label = edge_label(node, slot, True, graph.values).replace("\n", ", ")
+            shape = "×".join(map(str, shape_of(graph.value(child)))) or "scalar"
+            label = f"{deriv_label(node, slot)}  ({shape})"
             k = len(edges)
             text = label.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
             lines.append(f'  n{index[child]} -> n{index[node]} [id="e{k}", label="{text}"];')
@@ -196,15 +197,13 @@ def grid_points(size: int = GRID_SIZE) -> np.ndarray:
     return np.column_stack([x1.ravel(), x2.ravel()])
 
 
-def graph_texts(frame: Frame, net: nn.SigmoidNet, names: list[str]) -> list[str]:
-    """Value then gradient of every node named (in that order), written by fmt, as the final
-    frame of the engine's trace holds them (shapes are on the edges of the drawing)."""
-    texts = []
-    for name in names:
-        node = net.graph.node(name)
-        texts.append(fmt(frame.values[node]))
-        texts.append(fmt(frame.grads[node]))
-    return texts
+def graph_texts(steps: Trace, names: list[str]) -> list[str]:
+    """Value then gradient of every node named (in that order), written by fmt, as the engine's
+    trace ends: each node's forward value and its total gradient after the last backward step
+    that reached it (shapes are on the edges of the drawing)."""
+    values = {step.node.name: step.value for step in steps.forward_steps}
+    grads = {step.child.name: step.total for step in steps.backward_steps}
+    return [text for name in names for text in (fmt(values[name]), fmt(grads[name]))]
 
 
 class Strings:
@@ -246,7 +245,7 @@ def explorer_data(history: nn.History, knobs: dict[str, Any] | None = None,
         correct.append(int(np.sum((four > 0.5) == (nn.XOR_Y.ravel() > 0.5))))
         for i in range(len(nn.XOR_X)):
             steps = trace(net.graph, X=nn.XOR_X[i:i + 1], y=nn.XOR_Y[i:i + 1])
-            texts.extend(strings(t) for t in graph_texts(frames(steps)[-1], net, names))
+            texts.extend(strings(t) for t in graph_texts(steps, names))
     data = {
         "epochs": epochs,
         "knobs": knobs or {"seed": None, "lr": None, "epochs": epochs},
@@ -289,11 +288,18 @@ def unpack(blob: bytes) -> tuple[dict[str, Any], np.ndarray]:
 
 # --- the widget ----------------------------------------------------------------------------------
 
+def _static(name: str) -> str:
+    return resources.files("compgraph").joinpath("static", name).read_text(encoding="utf-8")
+
+
 def front_end_source() -> str:
     """The explorer's ES module: plots.js, then training.js (one module, no build step)."""
-    static = resources.files("compgraph").joinpath("static")
-    return "\n".join(static.joinpath(name).read_text(encoding="utf-8")
-                     for name in ("plots.js", "training.js"))
+    return "\n".join(_static(name) for name in ("plots.js", "training.js"))
+
+
+def front_end_css() -> str:
+    """The look every widget shares (frame, controls, explanation, legend, status)."""
+    return _static("widget.css")
 
 
 class TrainingExplorer(anywidget.AnyWidget):
@@ -306,7 +312,8 @@ class TrainingExplorer(anywidget.AnyWidget):
     explorer.retrain(seed=3, lr=0.5, epochs=3000)    what the widget's "train again" form does
     """
 
-    _esm = traitlets.Unicode(front_end_source()).tag(sync=True)
+    _esm = front_end_source()
+    _css = front_end_css()
     payload = traitlets.Bytes(b"").tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
     epoch = traitlets.Int(0).tag(sync=True)
@@ -374,13 +381,17 @@ def standalone_html(payload: bytes, title: str = "Training XOR") -> str:
     source = front_end_source().replace("</script", "<\\/script")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="margin: 8px">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body {{ margin: 16px; font-family: system-ui, sans-serif; }}
+@media (prefers-color-scheme: dark) {{ body {{ background: #111111; color: #e6e6e6; }} }}
+{front_end_css()}</style></head>
+<body>
 <div id="explorer"></div>
 <script type="module">
 {source}
 const payload = "{data}";
-const view = mountTraining(document.getElementById("explorer"), {{standalone: true}});
+const view = mountTraining(document.getElementById("explorer"));
 window.cgTraining = view;
 view.load(fromBase64(payload));
 </script>

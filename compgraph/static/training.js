@@ -8,70 +8,51 @@
 // Needs plots.js before it (the modules are concatenated into one).
 
 const TRAINING_CSS = `
-.cg-training { --cg-text: var(--jp-ui-font-color1, #1f1f1f);
-  --cg-text-soft: var(--jp-ui-font-color1, #333333);
-  --cg-bg: var(--jp-layout-color1, #ffffff); --cg-line: var(--jp-border-color1, #9e9e9e);
-  --cg-grid: var(--jp-border-color2, #e0e0e0); --cg-op-fill: var(--jp-layout-color1, #ffffff);
-  --cg-input-fill: #d4ebf8; --cg-input-border: #56b4e9; --cg-param-fill: #fbe3b4;
-  --cg-param-border: #e69f00; --cg-output-fill: #c9ede0; --cg-output-border: #009e73;
-  --cg-op-border: var(--jp-ui-font-color2, #555555); --cg-pale-text: #1a1a1a;
-  --cg-grad: #a8430a; --cg-marker: #d55e00; --cg-class0: #0072b2; --cg-class1: #e69f00;
-  font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 13px;
-  color: var(--cg-text); background: var(--cg-bg); max-width: 100%; box-sizing: border-box;
-  padding: 4px; outline: none; }
-body[data-jp-theme-light="false"] .cg-training { --cg-grad: #ff9e5e; --cg-op-fill: var(--jp-layout-color2, #2b2b2b); }
-@media (prefers-color-scheme: dark) { .cg-training.cg-standalone { --cg-text: #e8e8e8;
-  --cg-bg: #1e1e1e; --cg-line: #8a8a8a; --cg-grid: #3a3a3a; --cg-op-fill: #2b2b2b;
-  --cg-op-border: #b0b0b0; --cg-grad: #ff9e5e; } }
-.cg-training .cg-controls { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 12px;
-  margin-bottom: 4px; }
-.cg-training .cg-controls label { display: inline-flex; align-items: center; gap: 6px; }
-.cg-training .cg-epoch { width: min(360px, 60vw); }
-.cg-training select, .cg-training input[type=text], .cg-training button { font: inherit;
-  color: var(--jp-ui-font-color1, #1f1f1f); background: var(--jp-layout-color1, #ffffff);
-  border: 1px solid var(--cg-line); border-radius: 2px; padding: 1px 4px; }
-.cg-training .cg-position { font-variant-numeric: tabular-nums; min-width: 16em; }
+.cg-training { --cg-text: var(--jp-ui-font-color1, currentcolor);
+  --cg-line: var(--jp-border-color1, #8c8c8c); --cg-grid: var(--jp-border-color2, rgba(128, 128, 128, 0.35));
+  --cg-marker: #d55e00; --cg-class0: #0072b2; --cg-class1: #e69f00;
+  color: var(--cg-text); }
+.cg-training .cg-controls label, .cg-training .cg-retrain label { display: inline-flex;
+  align-items: center; gap: 6px; }
+.cg-training .cg-epoch { width: min(360px, 55vw); }
+.cg-training select, .cg-training input[type=text] { font: inherit;
+  color: var(--jp-ui-font-color1, #1a1a1a); background: var(--jp-layout-color1, #ffffff);
+  border: 1px solid var(--jp-border-color1, #8c8c8c); border-radius: 2px; padding: 2px 4px; }
+.cg-training .cg-retrain button { height: 28px; padding: 0 10px; cursor: pointer; font: inherit;
+  color: var(--jp-ui-font-color1, #1a1a1a); background: var(--jp-layout-color2, #eeeeee);
+  border: 1px solid var(--jp-border-color1, #8c8c8c); border-radius: 3px; }
+.cg-training .cg-position { min-width: 15em; }
 .cg-training .cg-body { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
-.cg-training .cg-picture { flex: 0 1 auto; max-width: 100%; max-height: 600px; overflow: auto;
-  border: 1px solid var(--cg-grid); }
-.cg-training .cg-picture svg { display: block; }
-.cg-training .cg-side { flex: 1 1 260px; min-width: 240px; max-width: 420px; display: flex;
+.cg-training .cg-picture { flex: 0 1 auto; max-height: 600px; }
+.cg-training .cg-side { flex: 1 1 250px; min-width: 240px; max-width: 420px; display: flex;
   flex-direction: column; gap: 4px; }
 .cg-training .cg-plot { display: flex; flex-wrap: wrap; gap: 4px; }
 .cg-training .cg-plot svg { display: block; width: 100%; height: auto; }
 .cg-training .cg-plot .cg-boundary { max-width: 240px; }
-.cg-training .cg-explanation { height: 11.2em; overflow: hidden; line-height: 1.6em;
-  font-family: var(--jp-code-font-family, monospace); font-size: 12px; white-space: pre-wrap; }
-.cg-training .cg-legend { font-size: 12px; display: flex; flex-wrap: wrap; gap: 2px 14px;
-  margin: 4px 0; }
-.cg-training .cg-swatch { display: inline-block; width: 14px; height: 11px;
-  vertical-align: middle; margin-right: 4px; border: 2px solid; box-sizing: border-box; }
+.cg-training .cg-explanation { height: 10.2em; overflow: hidden; font-size: 12px;
+  line-height: 1.6em; padding: 2px 8px; }
+.cg-training .cg-legend .cg-swatch { display: inline-block; width: 14px; height: 11px;
+  margin-right: 5px; border: 2px solid; vertical-align: middle; }
 .cg-training .cg-retrain { display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: center; }
-.cg-training .cg-retrain label { display: inline-flex; align-items: center; gap: 6px; }
 .cg-training .cg-retrain input { width: 6em; }
-.cg-training .cg-status { min-height: 1.5em; font-size: 12px; }
-.cg-training .cg-status.cg-error { font-weight: bold; }
-.cg-training .cg-node rect { stroke-width: 1.2; }
-.cg-training .cg-role-op rect { fill: var(--cg-op-fill); stroke: var(--cg-op-border); }
-.cg-training .cg-role-input rect { fill: var(--cg-input-fill); stroke: var(--cg-input-border); }
-.cg-training .cg-role-param rect { fill: var(--cg-param-fill); stroke: var(--cg-param-border); }
-.cg-training .cg-role-output rect { fill: var(--cg-output-fill); stroke: var(--cg-output-border);
-  stroke-width: 2.5; }
-.cg-training .cg-node text { font-family: Helvetica, Arial, sans-serif; font-size: 11px;
-  fill: var(--cg-pale-text); }
-.cg-training .cg-role-op text { fill: var(--cg-text); }
-.cg-training .cg-node text.cg-grad { fill: #8f3300; }
-.cg-training .cg-role-op text.cg-grad { fill: var(--cg-grad); }
-.cg-training .cg-edge path { fill: none; stroke: var(--cg-line); stroke-width: 1; }
-.cg-training .cg-edge polygon { fill: var(--cg-line); stroke: none; }
-.cg-training .cg-edge text { font-family: Helvetica, Arial, sans-serif; font-size: 10px;
-  fill: var(--cg-text); }
+.cg-training .cg-status:not(.cg-error) { color: var(--cg-text); }
+.cg-training .cg-graph .node rect { fill: #ffffff; stroke: #555555; stroke-width: 1.2; }
+.cg-training .cg-graph .cg-role-input rect { fill: #d4ebf8; stroke: #56b4e9; }
+.cg-training .cg-graph .cg-role-param rect { fill: #fbe3b4; stroke: #e69f00; }
+.cg-training .cg-graph .cg-role-output rect { fill: #c9ede0; stroke: #009e73; stroke-width: 2.5; }
+.cg-training .cg-graph text { font-family: Helvetica, Arial, sans-serif; font-size: 11px;
+  fill: #1a1a1a; }
+.cg-training .cg-graph text.cg-grad { fill: #9a3a00; }
+.cg-training .cg-graph .edge path { fill: none; stroke: #8c8c8c; stroke-width: 1; }
+.cg-training .cg-graph .edge polygon { fill: #8c8c8c; stroke: none; }
+.cg-training .cg-graph .edge rect.cg-chip { fill: #ffffff; }
+.cg-training .cg-graph .edge text { font-size: 10px; }
 .cg-training .cg-plot-frame { fill: none; stroke: var(--cg-line); }
 .cg-training .cg-plot-grid { stroke: var(--cg-grid); }
 .cg-training .cg-plot-axis { stroke: var(--cg-line); }
 .cg-training .cg-plot-text { fill: var(--cg-text); font-size: 10px; }
 .cg-training .cg-loss-line { fill: none; stroke: var(--cg-text); stroke-width: 1.3; }
-.cg-training .cg-marker { fill: var(--cg-marker); stroke: var(--cg-bg); stroke-width: 1; }
+.cg-training .cg-marker { fill: var(--cg-marker); stroke: var(--cg-text); stroke-width: 1; }
 .cg-training .cg-marker-line { stroke: var(--cg-marker); stroke-dasharray: 4 3; }
 .cg-training .cg-heat-0 { fill: var(--cg-class0); }
 .cg-training .cg-heat-1 { fill: var(--cg-class1); }
@@ -102,7 +83,7 @@ function drawGraph(parent, layout) {
   const lineHeight = 14;
   const edges = svgElement("g", { class: "cg-edges" }, svg);
   layout.edges.forEach((edge, k) => {
-    const g = svgElement("g", { class: "cg-edge", id: `cg-training-e${k}` }, edges);
+    const g = svgElement("g", { class: "edge", "data-cg": `e${k}` }, edges);
     const p = edge.points;
     let d = `M${p[0][0]},${flip(p[0][1])}`;
     for (let i = 1; i + 2 < p.length; i += 3) {
@@ -117,14 +98,18 @@ function drawGraph(parent, layout) {
     const [nx, ny] = [(-dy / length) * 2.6, (dx / length) * 2.6];
     svgElement("polygon", { points: `${round2(tx)},${round2(ty)} ${round2(bx + nx)},`
       + `${round2(by + ny)} ${round2(bx - nx)},${round2(by - ny)}` }, g);
+    // the label on its own white chip, as in the other widgets' drawings (readable on any page)
+    const chipWidth = edge.label.length * 4.9 + 4;
+    svgElement("rect", { x: round2(edge.labelAt[0] - chipWidth / 2),
+      y: round2(flip(edge.labelAt[1]) - 7), width: round2(chipWidth), height: 13,
+      class: "cg-chip" }, g);
     const label = svgElement("text", { x: edge.labelAt[0], y: flip(edge.labelAt[1]) + 3.5,
-      "text-anchor": "middle" }, g);
+      "text-anchor": "middle", class: "cg-label" }, g);
     label.textContent = edge.label;
   });
   const lines = []; // per node: [value lines, gradient lines]
   for (const node of layout.nodes) {
-    const g = svgElement("g", { class: `cg-node cg-role-${node.role}`,
-      id: `cg-training-${node.name}` }, svg);
+    const g = svgElement("g", { class: `node cg-role-${node.role}`, "data-cg": node.name }, svg);
     const [cx, cy] = [node.x, flip(node.y)];
     const radius = node.role === "input" ? node.h / 2 : node.role === "param" ? 0 : 6;
     svgElement("rect", { x: round2(cx - node.w / 2), y: round2(cy - node.h / 2),
@@ -201,8 +186,8 @@ function element(tag, attrs = {}, parent = null, text = null) {
 // onPosition(epoch, sample) after the learner lets go of the slider or picks a sample.
 export function mountTraining(el, hooks = {}) {
   const root = element("div", { class: "cg-widget cg-training", "data-kind": "training",
-    tabindex: "0" }, el);
-  if (hooks.standalone) root.classList.add("cg-standalone");
+    tabindex: "0", role: "group", "aria-label": "TrainingExplorer: XOR training, epoch by epoch" },
+  el);
   element("style", {}, root, TRAINING_CSS);
   const controls = element("div", { class: "cg-controls" }, root);
   const epochLabel = element("label", { title: "Drag to move through training" }, controls,
@@ -220,15 +205,15 @@ export function mountTraining(el, hooks = {}) {
   const explanation = element("div", { class: "cg-explanation", "aria-live": "polite" }, side);
   const legend = element("div", { class: "cg-legend" }, root);
   for (const [fill, border, text] of [
-    ["var(--cg-input-fill)", "var(--cg-input-border)", "input (rounded ends)"],
-    ["var(--cg-param-fill)", "var(--cg-param-border)", "parameter (square corners)"],
-    ["var(--cg-op-fill)", "var(--cg-op-border)", "operation"],
-    ["var(--cg-output-fill)", "var(--cg-output-border)", "cost (thick border)"],
+    ["#d4ebf8", "#56b4e9", "input (rounded ends)"],
+    ["#fbe3b4", "#e69f00", "parameter (square corners)"],
+    ["#ffffff", "#555555", "operation"],
+    ["#c9ede0", "#009e73", "cost (thick border)"],
     ["var(--cg-class0)", "var(--cg-text)", "target y = 0 (circle)"],
     ["var(--cg-class1)", "var(--cg-text)", "target y = 1 (diamond)"],
     ["var(--cg-marker)", "var(--cg-marker)", "chosen epoch (dashed line)"],
   ]) {
-    const item = element("span", {}, legend);
+    const item = element("span", { class: "cg-item" }, legend);
     element("span", { class: "cg-swatch", style: `background:${fill}; border-color:${border}` },
       item);
     item.append(text);
@@ -258,8 +243,8 @@ export function mountTraining(el, hooks = {}) {
     return [
       `epoch ${epoch} of ${data.epochs}`,
       `cost C = ${data.lossTexts[k]}; ${data.correct[k]}/4 correct`,
-      `L3 for y = ${data.samples.map((x) => x.y).join(", ")}:`,
-      `  ${data.predictions[k].join(", ")}`,
+      `L3 for the targets ${data.samples.map((x) => x.y).join(", ")}:`,
+      data.predictions[k].join("  "),
       `graph: sample ${s}, ${sampleInfo.label}`,
       `slider: ${every}`,
     ].join("\n");
