@@ -14,8 +14,6 @@ import html
 import json
 import math
 import numbers
-import shutil
-import subprocess
 import zlib
 from importlib import resources
 from typing import Any
@@ -28,6 +26,7 @@ from . import nn
 from .errors import CompgraphError, InputError, InputTypeError, ShapeError
 from .graph import Graph
 from .ops import shape_of
+from .scene import run_dot
 from .trace import Trace, deriv_label, fmt, formula, trace
 
 MAX_SNAPSHOTS = 201          # evenly spaced epochs the slider stops at (plus the last epoch)
@@ -119,15 +118,28 @@ def _placeholder_lines(value: Any, prefix: str) -> list[str]:
         [row + ("]" if r == rows - 1 else ",") for r in range(1, rows)]
 
 
-def graph_layout(net: nn.SigmoidNet | None = None) -> dict[str, Any]:
+LAYOUT_FILE = "training_layout.json"
+
+
+def graph_layout() -> dict[str, Any]:
+    """The drawing's layout, shipped with the package: the explorer always shows the same 2-2-1
+    network, so it needs neither `dot` nor the browser's graphviz, and looks the same everywhere.
+    compute_graph_layout() makes it; write_graph_layout() writes the file anew."""
+    return json.loads(_static(LAYOUT_FILE))
+
+
+def write_graph_layout() -> str:
+    """Run dot on the network and store the result as the shipped layout; returns the path."""
+    target = str(resources.files("compgraph").joinpath("static", LAYOUT_FILE))
+    with open(target, "w", encoding="utf-8") as out:
+        out.write(json.dumps(compute_graph_layout(), ensure_ascii=False, indent=1) + "\n")
+    return target
+
+
+def compute_graph_layout() -> dict[str, Any]:
     """Where dot puts the network's nodes, edges and edge labels, every value line drawn at its
-    widest. Runs dot when it is installed; otherwise reads the same layout shipped with the
-    package (the network is always the same 2-2-1 net, so its layout is too)."""
-    if shutil.which("dot") is None:
-        return json.loads(resources.files("compgraph").joinpath(
-            "static/training_layout.json").read_text(encoding="utf-8"))
-    net = net or nn.sigmoid_net()
-    graph = net.graph
+    widest (so any epoch's numbers fit)."""
+    graph = nn.sigmoid_net().graph
     graph.forward(X=nn.XOR_X[:1], y=nn.XOR_Y[:1])
     index = {node: i for i, node in enumerate(graph.nodes)}
     lines = ["digraph training {",
@@ -159,11 +171,7 @@ def graph_layout(net: nn.SigmoidNet | None = None) -> dict[str, Any]:
             lines.append(f'  n{index[child]} -> n{index[node]} [id="e{k}", label="{text}"];')
             edges.append({"from": child.name, "to": node.name, "label": label})
     lines.append("}")
-    done = subprocess.run(["dot", "-Tjson"], input="\n".join(lines).encode(), capture_output=True,
-                          check=False)
-    if done.returncode != 0:
-        raise CompgraphError(f"graphviz failed: {done.stderr.decode(errors='replace')[:300]}")
-    laid = json.loads(done.stdout)
+    laid = json.loads(run_dot("\n".join(lines), "json"))
     for obj in laid["objects"]:
         x, y = map(float, obj["pos"].split(","))
         nodes[int(obj["name"][1:])].update(x=x, y=y, w=72 * float(obj["width"]),
@@ -356,7 +364,7 @@ class TrainingExplorer(anywidget.AnyWidget):
         self.history = history
         self._show(history)
         self.status = (f"trained: seed {knobs[0]}, η = {knobs[1]:g}, {knobs[2]} epochs; "
-                       f"{history.correct()}/4 correct at the end")
+                       f"{self.data['correct'][-1]}/4 correct at the end")
         return history
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -401,3 +409,4 @@ view.load(fromBase64(payload));
 
 __all__ = ["TrainingExplorer", "check_history", "check_knobs", "explorer_data", "graph_layout",
            "pack", "parse_knobs", "snapshot_epochs", "standalone_html", "unpack"]
+
