@@ -27,7 +27,7 @@ from .errors import CompgraphError, InputError, InputTypeError, ShapeError
 from .graph import Graph
 from .ops import shape_of
 from .scene import run_dot
-from .trace import Trace, deriv_label, fmt, formula, trace
+from .trace import deriv_label, fmt, formula
 
 MAX_SNAPSHOTS = 201          # evenly spaced epochs the slider stops at (plus the last epoch)
 MAX_EPOCHS = 20_000          # retraining beyond this keeps a learner waiting for minutes
@@ -205,13 +205,21 @@ def grid_points(size: int = GRID_SIZE) -> np.ndarray:
     return np.column_stack([x1.ravel(), x2.ravel()])
 
 
-def graph_texts(steps: Trace, names: list[str]) -> list[str]:
-    """Value then gradient of every node named (in that order), written by fmt, as the engine's
-    trace ends: each node's forward value and its total gradient after the last backward step
-    that reached it (shapes are on the edges of the drawing)."""
-    values = {step.node.name: step.value for step in steps.forward_steps}
-    grads = {step.child.name: step.total for step in steps.backward_steps}
-    return [text for name in names for text in (fmt(values[name]), fmt(grads[name]))]
+def number_text(value: Any) -> str:
+    """Exactly what trace.fmt writes, made quicker for the small 2-D arrays of this network
+    (fmt goes through numpy's general array printer; the explorer writes ~20,000 texts)."""
+    if isinstance(value, np.ndarray) and value.ndim == 2 and value.size <= 6:
+        return "[" + ", ".join("[" + ", ".join(f"{v + 0.0:.4g}" for v in row.tolist()) + "]"
+                               for row in value) + "]"
+    return fmt(value)
+
+
+def graph_texts(graph: Graph, names: list[str]) -> list[str]:
+    """Value then gradient of every node named (in that order), as the engine's last forward()
+    and backward() left them: the numbers a trace of that pass records (trace() runs the same
+    two passes and writes each step down)."""
+    return [text for name in names
+            for text in (number_text(graph.value(name)), number_text(graph.grad(name)))]
 
 
 class Strings:
@@ -252,8 +260,9 @@ def explorer_data(history: nn.History, knobs: dict[str, Any] | None = None,
         predictions.append([fmt(float(p)) for p in four])
         correct.append(int(np.sum((four > 0.5) == (nn.XOR_Y.ravel() > 0.5))))
         for i in range(len(nn.XOR_X)):
-            steps = trace(net.graph, X=nn.XOR_X[i:i + 1], y=nn.XOR_Y[i:i + 1])
-            texts.extend(strings(t) for t in graph_texts(steps, names))
+            net.graph.forward(X=nn.XOR_X[i:i + 1], y=nn.XOR_Y[i:i + 1])
+            net.graph.backward()
+            texts.extend(strings(t) for t in graph_texts(net.graph, names))
     data = {
         "epochs": epochs,
         "knobs": knobs or {"seed": None, "lr": None, "epochs": epochs},

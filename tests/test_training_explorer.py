@@ -92,6 +92,16 @@ def test_graph_texts_are_the_engines_trace_at_that_epoch_and_sample(explorer, un
                 assert text_at(data, k, sample, name, 1) == cg.fmt(net.graph.grad(step.node))
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (1, 2), (1, 3), (3, 1), (3, 2), (2, 3)])
+def test_quick_number_texts_are_fmts(shape):
+    rng = np.random.default_rng(len(shape) * 10 + shape[0] + shape[1])
+    for scale in (1e-7, 1e-4, 0.01, 1.0, 37.0, 1e5, 1e12):
+        value = rng.normal(0.0, scale, shape)
+        value.flat[0] = -0.0
+        assert training.number_text(value) == cg.fmt(value)
+    assert training.number_text(0.25) == cg.fmt(0.25)
+
+
 def test_plots_data_match_the_network(explorer, unpacked):
     data, cells = unpacked
     history = explorer.history

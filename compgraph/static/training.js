@@ -24,7 +24,7 @@ const TRAINING_CSS = `
 .cg-training .cg-position { min-width: 15em; }
 .cg-training .cg-body { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
 .cg-training .cg-picture { flex: 0 1 auto; max-height: 600px; }
-.cg-training .cg-side { flex: 1 1 250px; min-width: 240px; max-width: 420px; display: flex;
+.cg-training .cg-side { flex: 1 1 270px; min-width: 270px; max-width: 420px; display: flex;
   flex-direction: column; gap: 4px; }
 .cg-training .cg-plot { display: flex; flex-wrap: wrap; gap: 4px; }
 .cg-training .cg-plot svg { display: block; width: 100%; height: auto; }
@@ -238,14 +238,14 @@ export function mountTraining(el, hooks = {}) {
     const { data } = state;
     const epoch = data.snapshots[k];
     const step = data.snapshots.length > 1 ? data.snapshots[1] - data.snapshots[0] : 1;
-    const every = step === 1 ? "every epoch" : `every ${step}th epoch and the last`;
+    const every = step === 1 ? "every epoch" : `every ${step}th epoch + last`;
     const sampleInfo = data.samples[s];
     return [
       `epoch ${epoch} of ${data.epochs}`,
       `cost C = ${data.lossTexts[k]}; ${data.correct[k]}/4 correct`,
       `L3 for the targets ${data.samples.map((x) => x.y).join(", ")}:`,
-      data.predictions[k].join("  "),
-      `graph: sample ${s}, ${sampleInfo.label}`,
+      data.predictions[k].join(" "),
+      `graph: ${sampleInfo.label}`,
       `slider: ${every}`,
     ].join("\n");
   }
