@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import math
 import numbers
 import zlib
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -386,10 +388,53 @@ class TrainingExplorer(anywidget.AnyWidget):
         except CompgraphError as error:  # say what is wrong; the widget keeps its run
             self.status = f"⚠ {error}"
 
+    def __repr__(self) -> str:  # short and stable: what a plain-text view shows
+        knobs = self.knobs
+        run = (f"seed {knobs['seed']}, η = {knobs['lr']:g}, " if knobs["seed"] is not None
+               else "a given History, ")
+        return (f"<compgraph.TrainingExplorer: {run}{len(self.history.losses) - 1} epochs, "
+                f"{len(self.data['snapshots'])} snapshots>")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict]:
+        data, meta = super()._repr_mimebundle_(**kwargs)
+        data["text/plain"] = repr(self)
+        # where widgets cannot run (an untrusted notebook, a preview): the plots at the last
+        # epoch as a PNG, which every notebook view shows
+        data["text/html"] = fallback_html(self.history, self.data)
+        return data, meta
+
+    def export_html(self, path: str | Path) -> Path:
+        """Write the explorer as one self-contained HTML file (no kernel, no network)."""
+        target = Path(path)
+        target.write_text(self.html(), encoding="utf-8")
+        return target
+
     def html(self, title: str = "Training XOR") -> str:
         """A self-contained page (no network, no kernel) that explores this run like the widget;
         training again needs the kernel, so the page says so instead."""
         return standalone_html(self.payload, title)
+
+
+def fallback_html(history: nn.History, data: dict[str, Any]) -> str:
+    """The loss curve and the decision boundary at the last epoch as a PNG <img>, with a line of
+    text: the explorer's picture for views that cannot run widgets."""
+    from matplotlib.figure import Figure  # a Figure of its own: no pyplot state, no display
+
+    from . import plots
+    last = len(history.losses) - 1
+    figure = Figure(figsize=(8, 3.2), dpi=72)
+    left, right = figure.subplots(1, 2)
+    plots.loss_curve(left, history.losses, last)
+    plots.decision_boundary(right, history.theta1[last], history.theta2[last], resolution=60)
+    right.set_title(f"decision boundary at epoch {last}")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    image = base64.b64encode(buffer.getvalue()).decode("ascii")
+    words = (f"TrainingExplorer: epoch {last}, cost C = {data['lossTexts'][-1]}, "
+             f"{data['correct'][-1]}/4 correct. Run the cell to explore the epochs.")
+    return (f'<div><p>{html.escape(words)}</p><img src="data:image/png;base64,{image}" '
+            f'alt="{html.escape(words)}" style="max-width: 100%; height: auto"></div>')
 
 
 def standalone_html(payload: bytes, title: str = "Training XOR") -> str:

@@ -37,7 +37,7 @@ from .scene import (
     trace_scene,
 )
 from .trace import Trace, forward_mode_trace, trace
-from .training import TrainingExplorer  # noqa: F401  (re-exported; it lives with its data)
+from .training import TrainingExplorer  # it lives with the data it shows
 
 # The front end, in the order the files are joined: no module imports another; the entry comes
 # last and is the only one that exports.
@@ -382,8 +382,10 @@ class PictureWidget(FrontEnd):
 def export_html(widget: FrontEnd, path: str | Path) -> Path:
     """Write `widget` as one self-contained HTML file: the same front end and scene, stepping in
     the page, no kernel, no network."""
+    if isinstance(widget, TrainingExplorer):  # its own front end and data
+        return widget.export_html(path)
     if not isinstance(widget, FrontEnd):
-        raise CompgraphError(f"export_html takes a Stepper or PathExplorer, got "
+        raise CompgraphError(f"export_html takes a Stepper, PathExplorer or TrainingExplorer, got "
                              f"{type(widget).__name__}")
     scene = dict(widget.scene)
     scene.pop("inputs", None)  # no kernel to recompute with

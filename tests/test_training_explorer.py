@@ -319,3 +319,23 @@ def test_dragging_the_epoch_slider_in_chromium(tmp_path, explorer, unpacked):
     assert len({s["contour"] for s in seen}) >= 4  # the boundary redraws as the slider moves
     assert len({s["heat"] for s in seen}) >= 4
     assert all(re.fullmatch(r"(M[\d.]+,[\d.]+L[\d.]+,[\d.]+)+", s["contour"]) for s in seen[2:])
+
+
+def test_views_without_widgets_get_a_picture_and_a_short_text(tmp_path):
+    explorer = cg.TrainingExplorer(seed=2, lr=0.5, epochs=120)
+    assert repr(explorer) == ("<compgraph.TrainingExplorer: seed 2, η = 0.5, 120 epochs, "
+                              "121 snapshots>")
+    bundle, _ = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"] == repr(explorer)
+    page = bundle["text/html"]
+    assert page.count('<img src="data:image/png;base64,') == 1
+    final = training.unpack(explorer.payload)[0]
+    assert f"epoch 120, cost C = {final['lossTexts'][-1]}, {final['correct'][-1]}/4" in page
+    given = cg.TrainingExplorer(nn.train_xor(1, 1.0, 10))
+    assert repr(given) == "<compgraph.TrainingExplorer: a given History, 10 epochs, 11 snapshots>"
+
+    written = cg.export_html(explorer, tmp_path / "training.html")
+    text = written.read_text(encoding="utf-8")
+    assert text == explorer.html()
+    assert "http://" not in text and "https://" not in text  # nothing fetched from a network

@@ -259,29 +259,6 @@ def test_path_explorer_lists_both_paths_and_their_sum():
     assert explorer.picture.value == all_svg
 
 
-def test_training_explorer_follows_epoch_and_sample():
-    explorer = cg.TrainingExplorer(seed=0, epochs=300)
-    assert explorer.epoch.max == len(explorer.history.theta1) - 1
-    assert explorer.epoch.value == explorer.epoch.max
-    picture, plot = explorer.picture.value, explorer.plot.value
-    assert plot[:8] == b"\x89PNG\r\n\x1a\n"
-    assert f"epoch {explorer.epoch.max}:" in shown_text(explorer.explanation.value)
-    layout = centres(picture)
-
-    explorer.epoch.value = 0
-    assert explorer.picture.value != picture and explorer.plot.value != plot
-    assert shown_text(explorer.explanation.value).startswith("epoch 0: cost C = ")
-    assert centres(explorer.picture.value) == layout
-    at_epoch_0 = explorer.picture.value, explorer.plot.value
-
-    explorer.sample.value = 3
-    assert explorer.picture.value != at_epoch_0[0]
-    assert explorer.plot.value == at_epoch_0[1]  # the plot depends on the epoch only
-    assert "sample 3" in shown_text(explorer.explanation.value)
-    assert centres(explorer.picture.value) == layout
-    assert explorer.renderer.layouts_computed == 1
-
-
 # --- timing, for the record -----------------------------------------------------------------------
 
 def test_step_time_on_the_xor_network(capsys):
