@@ -150,7 +150,9 @@ class Drawing:
         return f"∂{self.graph.output.name}/∂{node.name}"
 
     def grad_text(self, node: Node, grad: Value | None) -> str:
-        return "" if grad is None else f"{self.grad_name(node)} = {value_text(grad)}"
+        if grad is None:
+            return ""
+        return " ".join(f"{self.grad_name(node)} = {value_text(grad)}".splitlines())
 
     def edge_text(self, parent: Node, slot: int, values: dict[Node, Value] | None) -> str:
         """Symbolic local derivative, then its number (arrays: the input's shape) once the values
@@ -199,7 +201,9 @@ class Drawing:
             rows = [head, texts[f"{i}-v"]]
             if node.role != CONST:
                 rows.append(texts[f"{i}-g"])
-            attrs = {"id": i, "label": "\n".join(rows), "fillcolor": fill, "color": border}
+            # one row, one line: a name holding a newline must not shift the rows' ids
+            label = "\n".join(" ".join(row.splitlines()) for row in rows)
+            attrs = {"id": i, "label": label, "fillcolor": fill, "color": border}
             if node.op is None:
                 attrs["style"] = "filled"
                 attrs["shape"] = "box" if node.role == PARAM else "ellipse"
@@ -233,8 +237,9 @@ def _attrs(attrs: dict[str, Any]) -> str:
 
 def quote(text: str) -> str:
     """Text for a DOT double-quoted string: backslashes would start graphviz escapes (\\N, \\l),
-    quotes would end the string, newlines become graphviz's centred line breaks."""
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    quotes would end the string, newlines become graphviz's centred line breaks, and graphviz
+    reads HTML entities (&amp;) even here."""
+    return text.replace("&", "&amp;").replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 # --- the SVG: ids on the changing texts, states applied ---------------------------------------
@@ -334,16 +339,27 @@ class State:
 
 
 class StateBuilder:
-    """Keeps the state of a drawing as values, gradients and highlights arrive. Texts are updated
-    only for what changed (formatting every number at every step would cost nodes × steps)."""
+    """Keeps the state of a drawing as values, gradients and highlights arrive, and says what
+    changed since it was last asked (`delta`): work and memory per step grow with what the step
+    changes, not with the size of the graph."""
 
     def __init__(self, drawing: Drawing, values: dict[Node, Value] | None = None):
         self.d = drawing
+        self.dirty_texts: set[str] = set()
+        self.dirty: set = set()  # nodes and edges whose class may have changed
         self.values: dict[Node, Value] = {}
         self.texts: dict[str, str] = {}
-        self.feeds = {node: [] for node in drawing.graph.nodes}  # node -> edges into it
+        self.classes: dict[str, str] = {"@": ""}
+        self.feeds: dict[Node, list] = {node: [] for node in drawing.graph.nodes}  # edges in
         for edge in drawing.edges:
             self.feeds[edge[0]].append(edge)
+        self.current_node: Node | None = None
+        self.current_edge: tuple[Node, int] | None = None
+        self.feeding: list = []
+        self.done: set = set()
+        self.path: set = set()
+        self.on_path: set = set()
+        self.phase = ""
         for node in drawing.graph.nodes:
             i = drawing.node_id(node)
             self.texts[f"{i}-v"] = value_text(None)
@@ -353,43 +369,98 @@ class StateBuilder:
             self.texts[f"{e}-l"] = drawing.edge_text(parent, slot, None)
         for node, value in (values or {}).items():
             self.set_value(node, value)
+        for node in drawing.graph.nodes:
+            self.classes[drawing.node_id(node)] = self._node_class(node)
+        for edge, e in drawing.edge_id.items():
+            self.classes[e] = self._edge_class(edge)
+        self.dirty_texts, self.dirty = set(), set()
 
+    # what is known
     def set_value(self, node: Node, value: Value) -> None:
         self.values[node] = value
-        self.texts[f"{self.d.node_id(node)}-v"] = value_text(value)
+        self._text(f"{self.d.node_id(node)}-v", value_text(value))
         for parent, slot in self.feeds[node]:
-            self.texts[f"{self.d.edge_id[parent, slot]}-l"] = self.d.edge_text(
-                parent, slot, self.values)
+            self._text(f"{self.d.edge_id[parent, slot]}-l",
+                       self.d.edge_text(parent, slot, self.values))
+        self._touch(node)
 
     def set_grad(self, node: Node, grad: Value) -> None:
-        self.texts[f"{self.d.node_id(node)}-g"] = self.d.grad_text(node, grad)
+        self._text(f"{self.d.node_id(node)}-g", self.d.grad_text(node, grad))
 
-    def state(self, *, current_node: Node | None = None,
-              current_edge: tuple[Node, int] | None = None,
-              done_edges: set | frozenset = frozenset(), feeding: bool = False,
-              path_edges: set | frozenset = frozenset(), phase: str = "") -> State:
-        d = self.d
-        on_path = {n for parent, slot in path_edges for n in (parent, parent.children[slot])}
-        classes = {"@": f"cg-phase-{phase}" if phase else ""}
-        for node in d.graph.nodes:
-            cls = "cg-known" if node in self.values else "cg-pending"
-            if node is current_node:
-                cls += " cg-current"
-            if node in on_path:
-                cls += " cg-on-path"
-            classes[d.node_id(node)] = cls
-        for edge, e in d.edge_id.items():
-            cls = []
-            if edge in path_edges:
-                cls.append("cg-path")
-            if edge == current_edge:
-                cls.append("cg-current")
-            elif feeding and edge[0] is current_node:
-                cls.append("cg-feeding")
-            if edge in done_edges:
-                cls.append("cg-done")
-            classes[e] = " ".join(cls)
-        return State(dict(self.texts), classes)
+    # what is highlighted
+    def highlight(self, *, current_node: Node | None = None,
+                  current_edge: tuple[Node, int] | None = None, feeding: bool = False,
+                  path_edges: set | frozenset = frozenset(), phase: str = "") -> None:
+        self._touch(self.current_node, self.current_edge, *self.feeding)
+        self.current_node, self.current_edge = current_node, current_edge
+        self.feeding = self.feeds[current_node] if feeding and current_node is not None else []
+        self._touch(current_node, current_edge, *self.feeding)
+        if set(path_edges) != self.path:
+            self._touch(*self.path, *self.on_path)
+            self.path = set(path_edges)
+            self.on_path = {n for parent, slot in self.path
+                            for n in (parent, parent.children[slot])}
+            self._touch(*self.path, *self.on_path)
+        self.phase = phase
+
+    def finish_edge(self, edge: tuple[Node, int]) -> None:
+        """The edge has been traversed (backward): drawn as done from the next step on."""
+        self.done.add(edge)
+        self._touch(edge)
+
+    # reading it out
+    def delta(self) -> dict[str, dict[str, str]]:
+        """What changed since the last call (or since the builder was made)."""
+        # sorted: the same scene every run (it is stored in notebooks' widget state)
+        texts = {i: self.texts[i] for i in sorted(self.dirty_texts)}
+        classes = {}
+        for item in self.dirty:
+            if item is None:
+                continue
+            if isinstance(item, Node):
+                key, cls = self.d.node_id(item), self._node_class(item)
+            else:
+                key, cls = self.d.edge_id[item], self._edge_class(item)
+            if self.classes[key] != cls:
+                self.classes[key] = classes[key] = cls
+        root = f"cg-phase-{self.phase}" if self.phase else ""
+        if self.classes["@"] != root:
+            self.classes["@"] = classes["@"] = root
+        self.dirty_texts, self.dirty = set(), set()
+        return {"text": texts, "cls": dict(sorted(classes.items()))}
+
+    def state(self) -> State:
+        """Everything, as it stands now (the changes so far are taken as read)."""
+        self.delta()
+        return State(dict(self.texts), dict(self.classes))
+
+    def _text(self, key: str, text: str) -> None:
+        if self.texts.get(key) != text:
+            self.texts[key] = text
+            self.dirty_texts.add(key)
+
+    def _touch(self, *items: Any) -> None:
+        self.dirty.update(items)
+
+    def _node_class(self, node: Node) -> str:
+        cls = "cg-known" if node in self.values else "cg-pending"
+        if node is self.current_node:
+            cls += " cg-current"
+        if node in self.on_path:
+            cls += " cg-on-path"
+        return cls
+
+    def _edge_class(self, edge: tuple[Node, int]) -> str:
+        cls = []
+        if edge in self.path:
+            cls.append("cg-path")
+        if edge == self.current_edge:
+            cls.append("cg-current")
+        elif edge in self.feeding:
+            cls.append("cg-feeding")
+        if edge in self.done:
+            cls.append("cg-done")
+        return " ".join(cls)
 
 
 def _position(step: Any, index: int, total: int, counts: dict[str, int],
@@ -408,32 +479,34 @@ def trace_scene(drawing: Drawing, trace: Trace) -> dict[str, Any]:
     consts = {n: graph.value(n) for n in graph.nodes if n.role == CONST} \
         if graph.forwarded else {}
     build = StateBuilder(drawing, consts)
-    done: set = set()
     counts = {k: sum(s.kind == k for s in trace) for k in KIND_NAMES}
     seen = dict.fromkeys(KIND_NAMES, 0)
     base = build.state()
-    previous, steps = base, []
-    # Each step keeps only its delta from the step before: memory grows with what changes.
+    steps = []
+    finished = None  # the edge traversed at the step before: done from this step on
+    # Each step keeps only what it changes: memory and work grow with the trace, not with
+    # the trace times the graph.
     for index, step in enumerate(trace):
         seen[step.kind] += 1
+        if finished is not None:
+            build.finish_edge(finished)
+            finished = None
         if isinstance(step, TangentStep):
             build.set_value(step.node, step.value)
             build.set_grad(step.node, step.tangent)
-            state = build.state(current_node=step.node, feeding=True, phase="tangent")
+            build.highlight(current_node=step.node, feeding=True, phase="tangent")
         elif isinstance(step, BackwardStep):
             build.set_grad(step.child, step.total)
             edge = None if step.parent is None else (step.parent, step.slot)
-            state = build.state(current_node=step.child if edge is None else None,
-                                current_edge=edge, done_edges=done, phase="backward")
-            if edge is not None:
-                done.add(edge)
+            build.highlight(current_node=step.child if edge is None else None,
+                            current_edge=edge, phase="backward")
+            finished = edge
         else:
             build.set_value(step.node, step.value)
-            state = build.state(current_node=step.node, feeding=True, phase="forward")
+            build.highlight(current_node=step.node, feeding=True, phase="forward")
         position = _position(step, index, len(trace), counts, seen)
-        steps.append({**previous.delta(state), "explanation": step.text, "position": position,
+        steps.append({**build.delta(), "explanation": step.text, "position": position,
                       "description": f"{position}: {step.text.splitlines()[0]}"})
-        previous = state
     return {"base": {"text": base.texts, "cls": base.classes}, "steps": steps}
 
 

@@ -176,7 +176,7 @@ class Stepper(FrontEnd):
         super().__init__()
         self.scene = self._scene(specs)
         self.inputs = {s["name"]: s["value"] for s in specs}
-        self.observe(self._inputs_changed, names="inputs")
+        self.observe(self._on_inputs, names="inputs")
 
     def _drawing(self) -> Drawing:
         return self.drawing
@@ -191,12 +191,6 @@ class Stepper(FrontEnd):
         return {**_base_scene("stepper", self.drawing,
                               f"Stepper: {kind} pass of {self.graph.output.name}"),
                 **trace_scene(self.drawing, self.trace), "inputs": specs, "noun": "step"}
-
-    @property
-    def layouts_computed(self) -> int:
-        """Layouts run for this widget: 1, however much it is stepped (steps change only texts
-        and classes on the one layout)."""
-        return 1
 
     # --- input sliders ----------------------------------------------------------------------
 
@@ -237,7 +231,7 @@ class Stepper(FrontEnd):
                            "value": float(value)})
         return result
 
-    def _inputs_changed(self, change: dict) -> None:
+    def _on_inputs(self, change: dict) -> None:
         for name, value in change["new"].items():
             if self.inputs_given.get(name) != value:
                 self.set_input(name, value)
@@ -297,7 +291,8 @@ class PathExplorer(FrontEnd):
         for choice in range(-1, len(self.paths)):
             chosen = self.paths if choice == -1 else [self.paths[choice]]
             marked = {(a, slot) for p in chosen for a, slot in zip(p.nodes, p.slots)}
-            state = build.state(path_edges=marked, phase="paths")
+            build.highlight(path_edges=marked, phase="paths")
+            state = build.state()
             text = self._explanation(choice)
             position = (f"all {len(self.paths)} paths" if choice == -1 else
                         f"path {choice + 1} of {len(self.paths)}")

@@ -93,6 +93,24 @@ class CgGraphView {
       this.shown.cls.set(id, cls);
     }
     this.svg.setAttribute("aria-label", description);
+    this.reveal();
+  }
+
+  // A drawing larger than its box scrolls: bring the current node or edge into view.
+  reveal() {
+    const box = this.box;
+    if (box.scrollWidth <= box.clientWidth && box.scrollHeight <= box.clientHeight) return;
+    const current = this.svg.querySelector(".cg-current");
+    if (!current) return;
+    const r = current.getBoundingClientRect();
+    const b = box.getBoundingClientRect();
+    const margin = 24;
+    if (r.left < b.left + margin || r.right > b.right - margin) {
+      box.scrollLeft += r.left + r.width / 2 - (b.left + b.width / 2);
+    }
+    if (r.top < b.top + margin || r.bottom > b.bottom - margin) {
+      box.scrollTop += r.top + r.height / 2 - (b.top + b.height / 2);
+    }
   }
 
   fitScale() {
