@@ -1,11 +1,11 @@
-// Plots drawn in the browser as SVG from data the kernel sent: a loss curve with a marker that
-// moves, and a decision boundary (a heat map of the network's output over a grid of the plane and
-// its 0.5 contour). Only drawing happens here; every number plotted comes from the kernel.
+// plots.js — plots drawn in the browser as SVG from data the kernel sent: a loss curve with a
+// marker that moves, and a decision boundary (a heat map of the network's output over a grid of
+// the plane, and its 0.5 contour). Only drawing happens here; every number comes from the kernel.
 // Colours are CSS classes (see TRAINING_CSS in training.js), so the theme decides them.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
-export function svgElement(tag, attrs = {}, parent = null) {
+function svgElement(tag, attrs = {}, parent = null) {
   const element = document.createElementNS(SVG_NS, tag);
   for (const [key, value] of Object.entries(attrs)) element.setAttribute(key, value);
   if (parent) parent.appendChild(element);
@@ -33,7 +33,7 @@ function powerLabel(exponent) {
 
 // The cost against the epoch, log scale, with a marker (dot and dashed line) at one epoch.
 // Returns {svg, setMarker(epoch)}.
-export function lossCurve(parent, losses, { width = 270, height = 170, title = "cost C" } = {}) {
+function lossCurve(parent, losses, { width = 270, height = 170, title = "cost C" } = {}) {
   const margin = { left: 42, right: 18, top: 16, bottom: 28 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
@@ -93,7 +93,7 @@ export function lossCurve(parent, losses, { width = 270, height = 170, title = "
 // Line segments where a grid of values crosses `level` (marching squares, with linear
 // interpolation along cell edges). values[row * size + col], row 0 at the bottom.
 // Returns an SVG path string in the coordinates given by toX(col), toY(row) (fractional).
-export function contourPath(values, size, level, toX, toY) {
+function contourPath(values, size, level, toX, toY) {
   let d = "";
   const at = (r, c) => values[r * size + c];
   const cross = (a, b) => (level - a) / (b - a);
@@ -130,7 +130,7 @@ export function contourPath(values, size, level, toX, toY) {
 // The network's output over the plane as a heat map, its 0.5 contour, and the training points
 // (target 0: circle, target 1: diamond). grid = {size, low, high}; show(cells) takes one
 // snapshot's size × size outputs quantized to 0–255. Returns {svg, show}.
-export function decisionBoundary(parent, grid, samples, { width = 200 } = {}) {
+function decisionBoundary(parent, grid, samples, { width = 200 } = {}) {
   const margin = { left: 26, right: 6, top: 16, bottom: 28 };
   const plotW = width - margin.left - margin.right;
   const height = plotW + margin.top + margin.bottom;

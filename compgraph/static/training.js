@@ -1,11 +1,13 @@
-// TrainingExplorer's front end. The kernel sends one compressed payload (see training.py):
+// training.js — TrainingExplorer's front end. The kernel sends one compressed payload
+// (training.py, pack):
 //   4 bytes: length n of the JSON (little-endian), n bytes of JSON, then the decision-boundary
 //   grids, one byte per grid point and snapshot, each snapshot stored as its difference from the
 //   one before (mod 256); all of it zlib-compressed.
 // Moving the epoch slider or choosing a sample only looks up what the payload holds: texts for
 // the graph, a marker on the loss curve, a grid for the heat map. Nothing is computed by the model
 // here, and nothing goes to the kernel until the learner asks to train again.
-// Needs plots.js before it (the modules are concatenated into one).
+// Needs plots.js before it: Python joins the two into one module (no imports, no build step);
+// `export default` at the end is the anywidget entry, mountTraining the standalone page's.
 
 const TRAINING_CSS = `
 .cg-training { --cg-text: var(--jp-ui-font-color1, currentcolor);
@@ -185,7 +187,7 @@ function element(tag, attrs = {}, parent = null, text = null) {
 
 // Builds the explorer inside `el`. hooks: onRetrain({seed, lr, epochs}) (absent: no kernel),
 // onPosition(epoch, sample) after the learner lets go of the slider or picks a sample.
-export function mountTraining(el, hooks = {}) {
+function mountTraining(el, hooks = {}) {
   const root = element("div", { class: "cg-widget cg-training", "data-kind": "training",
     tabindex: "0", role: "group", "aria-label": "TrainingExplorer: XOR training, epoch by epoch" },
   el);
