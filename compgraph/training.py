@@ -381,6 +381,7 @@ class TrainingExplorer(anywidget.AnyWidget):
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict) or content.get("kind") != "retrain":
             return
+        self.status = ""  # the same answer twice must still reach the browser as a change
         try:
             knobs = parse_knobs(content.get("seed", ""), content.get("lr", ""),
                                 content.get("epochs", ""))

@@ -300,6 +300,18 @@ def test_dragging_the_epoch_slider_in_chromium(tmp_path, explorer, unpacked):
                 seen.append(page.evaluate(DRAG_READ))
             page.mouse.up()
             assert page.evaluate("window.inputs") >= 6  # updates while dragging, not on release
+
+            # Play runs through the snapshots from the start; Pause keeps the place
+            page.click(".cg-play")
+            assert page.get_attribute(".cg-play", "aria-pressed") == "true"
+            page.wait_for_function("Number(document.querySelector('.cg-epoch').value) >= 5")
+            page.click(".cg-play")
+            assert page.get_attribute(".cg-play", "aria-pressed") == "false"
+            kept = page.evaluate(DRAG_READ)
+            page.wait_for_timeout(300)
+            assert page.evaluate(DRAG_READ) == kept
+            assert 5 <= kept["slider"] < len(data["snapshots"]) - 1
+            assert kept["c"] == f"C = BCE(L3, y) = {text_at(data, kept['slider'], 0, 'C', 0)}"
         finally:
             browser.close()
     assert problems == []

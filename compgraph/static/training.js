@@ -20,7 +20,7 @@ const TRAINING_CSS = `
 .cg-training select, .cg-training input[type=text] { font: inherit;
   color: var(--jp-ui-font-color1, #1a1a1a); background: var(--jp-layout-color1, #ffffff);
   border: 1px solid var(--jp-border-color1, #8c8c8c); border-radius: 2px; padding: 2px 4px; }
-.cg-training .cg-retrain button { height: 28px; padding: 0 10px; cursor: pointer; font: inherit;
+.cg-training .cg-retrain button, .cg-training .cg-play { height: 28px; padding: 0 10px; cursor: pointer; font: inherit;
   color: var(--jp-ui-font-color1, #1a1a1a); background: var(--jp-layout-color2, #eeeeee);
   border: 1px solid var(--jp-border-color1, #8c8c8c); border-radius: 3px; }
 .cg-training .cg-position { min-width: 15em; }
@@ -66,6 +66,10 @@ const TRAINING_CSS = `
 `;
 
 const TEXTS_PER_NODE = 2; // value, gradient
+const ICON_PLAY = '<svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true" '
+  + 'fill="currentColor"><path d="M4 2v12l10-6z"/></svg> play';
+const ICON_PAUSE = '<svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true" '
+  + 'fill="currentColor"><path d="M3 2h4v12H3zM9 2h4v12H9z"/></svg> pause';
 
 // A value as lines of the drawing: one per row of a matrix ("[[a, b], [c, d]]" → two lines).
 function splitRows(text, rows) {
@@ -193,14 +197,20 @@ function mountTraining(el, hooks = {}) {
   el);
   element("style", {}, root, TRAINING_CSS);
   const controls = element("div", { class: "cg-controls" }, root);
+  const play = element("button", { type: "button", class: "cg-play", "data-action": "play",
+    title: "Play: watch training epoch by epoch", "aria-label": "Play", "aria-pressed": "false" },
+  controls);
+  play.innerHTML = ICON_PLAY;
   const epochLabel = element("label", { title: "Drag to move through training" }, controls,
     "epoch");
   const slider = element("input", { type: "range", class: "cg-epoch", min: "0", max: "0",
-    step: "1", value: "0", "aria-label": "epoch" }, epochLabel);
+    step: "1", value: "0", "aria-label": "epoch",
+    title: "Drag to move through training; ←/→ one snapshot, Home/End the ends" }, epochLabel);
   const position = element("span", { class: "cg-position", "aria-live": "off" }, controls);
   const sampleLabel = element("label", { title: "The training sample whose values and "
     + "gradients the graph shows" }, controls, "sample");
-  const sample = element("select", { class: "cg-sample", "aria-label": "sample" }, sampleLabel);
+  const sample = element("select", { class: "cg-sample", "aria-label": "sample",
+    title: "The training sample whose values and gradients the graph shows" }, sampleLabel);
   const body = element("div", { class: "cg-body" }, root);
   const picture = element("div", { class: "cg-picture" }, body);
   const side = element("div", { class: "cg-side" }, body);
@@ -235,6 +245,7 @@ function mountTraining(el, hooks = {}) {
   const status = element("div", { class: "cg-status", role: "status" }, root);
 
   let state = null; // {data, grids, graph, loss, boundary}
+  let waiting = null; // the timer that gives up on a kernel that does not answer
   let epochIndex = 0;
 
   function describe(k, s) {
@@ -271,7 +282,7 @@ function mountTraining(el, hooks = {}) {
     explanation.textContent = text;
     state.graph.description.textContent = `The network's graph at ${text.split("\n")[0]}, `
       + `sample ${s}.`;
-    picture.setAttribute("aria-label", state.graph.description.textContent);
+    state.graph.svg.setAttribute("aria-label", state.graph.description.textContent);
   }
 
   function setSnapshot(k) {
@@ -314,7 +325,29 @@ function mountTraining(el, hooks = {}) {
     root.dataset.ready = "true";
   }
 
-  slider.addEventListener("input", () => setSnapshot(Number(slider.value)));
+  let timer = null;
+  function pause() {
+    if (timer !== null) clearInterval(timer);
+    timer = null;
+    play.innerHTML = ICON_PLAY;
+    play.title = "Play: watch training epoch by epoch";
+    play.setAttribute("aria-label", "Play");
+    play.setAttribute("aria-pressed", "false");
+  }
+  play.addEventListener("click", () => {
+    if (timer !== null || !state) { pause(); return; }
+    if (epochIndex >= state.data.snapshots.length - 1) setSnapshot(0); // from the start again
+    play.innerHTML = ICON_PAUSE;
+    play.title = "Pause (keeps the epoch)";
+    play.setAttribute("aria-label", "Pause");
+    play.setAttribute("aria-pressed", "true");
+    timer = setInterval(() => {
+      if (!state || epochIndex >= state.data.snapshots.length - 1) { pause(); return; }
+      setSnapshot(epochIndex + 1);
+    }, 60);
+  });
+
+  slider.addEventListener("input", () => { pause(); setSnapshot(Number(slider.value)); });
   slider.addEventListener("change", () => hooks.onPosition
     && hooks.onPosition(state.data.snapshots[epochIndex], Number(sample.value)));
   sample.addEventListener("change", () => {
@@ -327,6 +360,7 @@ function mountTraining(el, hooks = {}) {
       End: state.data.snapshots.length - 1 };
     if (event.key in moves) {
       event.preventDefault();
+      pause();
       setSnapshot(moves[event.key]);
     }
   });
@@ -337,15 +371,21 @@ function mountTraining(el, hooks = {}) {
       return;
     }
     setStatus("training in the kernel…", false);
+    waiting = setTimeout(() => setStatus("⚠ no answer from the kernel: is it running? (Run the "
+      + "cell again after restarting it.)", true), 90000);
     hooks.onRetrain({ seed: knobs.seed.value, lr: knobs.lr.value, epochs: knobs.epochs.value });
   });
 
   function setStatus(text, isError) {
+    if (waiting !== null && text !== "training in the kernel…") {
+      clearTimeout(waiting);
+      waiting = null;
+    }
     status.textContent = text || "";
     status.classList.toggle("cg-error", Boolean(isError));
   }
 
-  return { root, load, setStatus, setSnapshot, indexOf, show, slider, sample,
+  return { root, load, setStatus, setSnapshot, indexOf, show, slider, sample, pause,
     get state() { return state; } };
 }
 
@@ -389,6 +429,7 @@ function renderTraining({ model, el }) {
   loadPayload();
   showStatus();
   return () => {
+    view.pause();
     model.off("change:payload", loadPayload);
     model.off("change:status", showStatus);
     model.off("change:epoch", moveTo);
