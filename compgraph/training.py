@@ -311,9 +311,14 @@ def _static(name: str) -> str:
     return resources.files("compgraph").joinpath("static", name).read_text(encoding="utf-8")
 
 
+# controls.js is the shared widgets' (buttons, icons, zoom); plots.js and training.js are the
+# explorer's own; joined in this order into one module, no build step
+MODULES = ("controls.js", "plots.js", "training.js")
+
+
 def front_end_source() -> str:
-    """The explorer's ES module: plots.js, then training.js (one module, no build step)."""
-    return "\n".join(_static(name) for name in ("plots.js", "training.js"))
+    """The explorer's ES module: the files of MODULES joined (one module, no build step)."""
+    return "\n".join(_static(name) for name in MODULES)
 
 
 def front_end_css() -> str:

@@ -301,6 +301,21 @@ def test_dragging_the_epoch_slider_in_chromium(tmp_path, explorer, unpacked):
             page.mouse.up()
             assert page.evaluate("window.inputs") >= 6  # updates while dragging, not on release
 
+            # zoom: larger, then back to fitting the box; text never below 10 px
+            width = lambda: page.evaluate(  # noqa: E731
+                "document.querySelector('.cg-picture svg').getBoundingClientRect().width")
+            fitted = width()
+            page.click("[data-action=zoom-in]")
+            assert width() > 1.2 * fitted
+            page.click("[data-action=fit]")
+            assert width() == fitted
+            for _ in range(6):
+                page.click("[data-action=zoom-out]")
+            smallest = page.evaluate("""() => Math.min(...[...document.querySelectorAll(
+                '.cg-picture svg text')].map((t) => t.getBoundingClientRect().height))""")
+            assert smallest >= 10 * 0.95, smallest  # a text box is about its font size high
+            page.click("[data-action=fit]")
+
             # Play runs through the snapshots from the start; Pause keeps the place
             page.click(".cg-play")
             assert page.get_attribute(".cg-play", "aria-pressed") == "true"

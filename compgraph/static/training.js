@@ -23,7 +23,7 @@ const TRAINING_CSS = `
 .cg-training .cg-retrain button, .cg-training .cg-play { height: 28px; padding: 0 10px; cursor: pointer; font: inherit;
   color: var(--jp-ui-font-color1, #1a1a1a); background: var(--jp-layout-color2, #eeeeee);
   border: 1px solid var(--jp-border-color1, #8c8c8c); border-radius: 3px; }
-.cg-training .cg-position { min-width: 15em; }
+.cg-training .cg-position { min-width: 9.5em; }
 .cg-training .cg-body { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
 .cg-training .cg-picture { flex: 0 1 auto; max-height: 600px; }
 .cg-training .cg-side { flex: 1 1 270px; min-width: 270px; display: flex;
@@ -34,8 +34,6 @@ const TRAINING_CSS = `
 .cg-training .cg-plot .cg-boundary { flex: 0 1 220px; max-width: 240px; }
 .cg-training .cg-explanation { height: 10.2em; overflow: hidden; font-size: 12px;
   line-height: 1.6em; padding: 2px 8px; }
-.cg-training .cg-legend .cg-swatch { display: inline-block; width: 14px; height: 11px;
-  margin-right: 5px; border: 2px solid; vertical-align: middle; }
 .cg-training .cg-retrain { display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: center; }
 .cg-training .cg-retrain input { width: 6em; }
 .cg-training .cg-status:not(.cg-error) { color: var(--cg-text); }
@@ -66,10 +64,6 @@ const TRAINING_CSS = `
 `;
 
 const TEXTS_PER_NODE = 2; // value, gradient
-const ICON_PLAY = '<svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true" '
-  + 'fill="currentColor"><path d="M4 2v12l10-6z"/></svg> play';
-const ICON_PAUSE = '<svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true" '
-  + 'fill="currentColor"><path d="M3 2h4v12H3zM9 2h4v12H9z"/></svg> pause';
 
 // A value as lines of the drawing: one per row of a matrix ("[[a, b], [c, d]]" → two lines).
 function splitRows(text, rows) {
@@ -197,10 +191,10 @@ function mountTraining(el, hooks = {}) {
   el);
   element("style", {}, root, TRAINING_CSS);
   const controls = element("div", { class: "cg-controls" }, root);
-  const play = element("button", { type: "button", class: "cg-play", "data-action": "play",
-    title: "Play: watch training epoch by epoch", "aria-label": "Play", "aria-pressed": "false" },
-  controls);
-  play.innerHTML = ICON_PLAY;
+  const play = cgButton("play", "play", "Play: watch training epoch by epoch");
+  play.classList.add("cg-play");
+  play.setAttribute("aria-pressed", "false");
+  controls.append(play);
   const epochLabel = element("label", { title: "Drag to move through training" }, controls,
     "epoch");
   const slider = element("input", { type: "range", class: "cg-epoch", min: "0", max: "0",
@@ -211,24 +205,33 @@ function mountTraining(el, hooks = {}) {
     + "gradients the graph shows" }, controls, "sample");
   const sample = element("select", { class: "cg-sample", "aria-label": "sample",
     title: "The training sample whose values and gradients the graph shows" }, sampleLabel);
+  const zoom = { scale: null }; // null: fit the box
+  controls.append(cgZoomButtons({
+    zoom: (factor) => setScale((zoom.scale ?? fitScale()) * factor),
+    fit: () => setScale(null),
+  }));
   const body = element("div", { class: "cg-body" }, root);
   const picture = element("div", { class: "cg-picture" }, body);
   const side = element("div", { class: "cg-side" }, body);
   const plot = element("div", { class: "cg-plot" }, side);
   const explanation = element("div", { class: "cg-explanation", "aria-live": "polite" }, side);
   const legend = element("div", { class: "cg-legend" }, root);
-  for (const [fill, border, text] of [
-    ["#d4ebf8", "#56b4e9", "input (rounded ends)"],
-    ["#fbe3b4", "#e69f00", "parameter (square corners)"],
-    ["#ffffff", "#555555", "operation"],
-    ["#c9ede0", "#009e73", "cost (thick border)"],
-    ["var(--cg-class0)", "var(--cg-text)", "target y = 0 (circle)"],
-    ["var(--cg-class1)", "var(--cg-text)", "target y = 1 (diamond)"],
-    ["var(--cg-marker)", "var(--cg-marker)", "chosen epoch (dashed line)"],
+  legend.setAttribute("aria-label", "Key to the drawing and the plots");
+  const box = (fill, border, rx, width = 1.5) => `<rect x="2" y="1" width="24" height="12" `
+    + `rx="${rx}" fill="${fill}" stroke="${border}" stroke-width="${width}"/>`;
+  for (const [art, text] of [
+    [box("#d4ebf8", "#56b4e9", 6), "input"],
+    [box("#fbe3b4", "#e69f00", 0), "parameter"],
+    [box("#ffffff", "#555555", 3), "operation"],
+    [box("#c9ede0", "#009e73", 3, 2.5), "cost"],
+    ['<circle cx="14" cy="7" r="5" class="cg-point cg-target-0"/>', "target y = 0"],
+    ['<path d="M14,1L20,7L14,13L8,7Z" class="cg-point cg-target-1"/>', "target y = 1"],
+    ['<line x1="2" y1="7" x2="26" y2="7" class="cg-contour"/>', "L3 = 0.5"],
+    ['<line x1="14" y1="0" x2="14" y2="14" class="cg-marker-line"/>'
+      + '<circle cx="14" cy="7" r="3.5" class="cg-marker"/>', "chosen epoch"],
   ]) {
     const item = element("span", { class: "cg-item" }, legend);
-    element("span", { class: "cg-swatch", style: `background:${fill}; border-color:${border}` },
-      item);
+    item.innerHTML = `<svg viewBox="0 0 28 14" aria-hidden="true">${art}</svg>`;
     item.append(text);
   }
   const form = element("form", { class: "cg-retrain" }, root);
@@ -245,6 +248,7 @@ function mountTraining(el, hooks = {}) {
   const status = element("div", { class: "cg-status", role: "status" }, root);
 
   let state = null; // {data, grids, graph, loss, boundary}
+  const MIN_SCALE = 10 / 11; // the drawing's 11 px text never below 10 px
   let waiting = null; // the timer that gives up on a kernel that does not answer
   let epochIndex = 0;
 
@@ -276,13 +280,32 @@ function mountTraining(el, hooks = {}) {
     state.graph.setTexts(texts);
     state.loss.setMarker(data.snapshots[k]);
     state.boundary.show(state.grids[k]);
-    position.textContent = `epoch ${data.snapshots[k]} of ${data.epochs}`
-      + ` · snapshot ${k + 1} of ${data.snapshots.length}`;
+    position.textContent = `epoch ${data.snapshots[k]} of ${data.epochs}`;
+    position.title = `snapshot ${k + 1} of ${data.snapshots.length}`;
     const text = describe(k, s);
     explanation.textContent = text;
     state.graph.description.textContent = `The network's graph at ${text.split("\n")[0]}, `
       + `sample ${s}.`;
     state.graph.svg.setAttribute("aria-label", state.graph.description.textContent);
+  }
+
+  function fitScale() {
+    if (!state) return 1;
+    const { width, height } = state.data.layout;
+    const room = (body.clientWidth || width) - 2;
+    const tall = parseFloat(getComputedStyle(picture).maxHeight) || height;
+    return Math.max(MIN_SCALE, Math.min(1, room / width, tall / height));
+  }
+
+  function setScale(scale) {
+    zoom.scale = scale === null ? null : Math.max(MIN_SCALE, Math.min(3, scale));
+    if (!state) return;
+    const s = zoom.scale ?? fitScale();
+    state.graph.svg.style.width = `${Math.round(state.data.layout.width * s)}px`;
+    state.graph.svg.style.height = `${Math.round(state.data.layout.height * s)}px`;
+  }
+  if (typeof ResizeObserver !== "undefined") {
+    new ResizeObserver(() => { if (zoom.scale === null) setScale(null); }).observe(body);
   }
 
   function setSnapshot(k) {
@@ -310,6 +333,7 @@ function mountTraining(el, hooks = {}) {
     const loss = lossCurve(plot, data.losses);
     const boundary = decisionBoundary(plot, data.grid, data.samples);
     state = { data, grids, graph, loss, boundary };
+    setScale(zoom.scale);
     slider.max = String(data.snapshots.length - 1);
     sample.replaceChildren(...data.samples.map((s, i) => {
       const option = document.createElement("option");
@@ -329,17 +353,17 @@ function mountTraining(el, hooks = {}) {
   function pause() {
     if (timer !== null) clearInterval(timer);
     timer = null;
-    play.innerHTML = ICON_PLAY;
+    play.innerHTML = cgIcon("play");
     play.title = "Play: watch training epoch by epoch";
-    play.setAttribute("aria-label", "Play");
+    play.setAttribute("aria-label", play.title);
     play.setAttribute("aria-pressed", "false");
   }
   play.addEventListener("click", () => {
     if (timer !== null || !state) { pause(); return; }
     if (epochIndex >= state.data.snapshots.length - 1) setSnapshot(0); // from the start again
-    play.innerHTML = ICON_PAUSE;
+    play.innerHTML = cgIcon("pause");
     play.title = "Pause (keeps the epoch)";
-    play.setAttribute("aria-label", "Pause");
+    play.setAttribute("aria-label", play.title);
     play.setAttribute("aria-pressed", "true");
     timer = setInterval(() => {
       if (!state || epochIndex >= state.data.snapshots.length - 1) { pause(); return; }
