@@ -209,6 +209,20 @@ def run_lab(epochs: int = 2000, drags: int = 60, seed: int = 0,
                         if screenshots is not None:
                             name = "dark" if light == "false" else "light"
                             widget.screenshot(path=str(screenshots / f"training-lab-{name}.png"))
+                    # an 800 px window: everything wraps inside the widget (the drawing may scroll
+                    # inside its own box)
+                    page.set_viewport_size({"width": 800, "height": 900})
+                    page.wait_for_timeout(500)
+                    result["clipped_at_800"] = widget.evaluate("""(root) => {
+                        const edge = root.getBoundingClientRect().right + 1;
+                        return [...root.querySelectorAll('*')].filter((e) =>
+                            !e.closest('.cg-picture') && e.getClientRects().length
+                            && e.getBoundingClientRect().right > edge)
+                          .map((e) => e.className.baseVal ?? e.className).slice(0, 5); }""")
+                    result["height_at_800"] = widget.bounding_box()["height"]
+                    if screenshots is not None:
+                        widget.screenshot(path=str(screenshots / "training-lab-800.png"))
+                    page.set_viewport_size({"width": 1400, "height": 900})
                     # train again from the widget's form: the kernel answers with a new run
                     widget.locator(".cg-knob-seed").fill("3")
                     widget.locator(".cg-knob-epochs").fill("2.5")
@@ -245,6 +259,8 @@ def main(argv: list[str]) -> int:
         for theme, c in result["contrast"].items():
             print(f"  {theme}: {c['texts']} texts, lowest contrast {c['lowest']}:1 "
                   f"({c['lowest_text']!r})")
+        print(f"  at 800 px: {result['height_at_800']:.0f} px tall, parts sticking out: "
+              f"{result['clipped_at_800'] or 'none'}")
         print(f"  console errors: {result['console_errors'] or 'none'}")
         return 0
     result = run(args.epochs, args.drags)

@@ -16,7 +16,10 @@ const TRAINING_CSS = `
   color: var(--cg-text); }
 .cg-training .cg-controls label, .cg-training .cg-retrain label { display: inline-flex;
   align-items: center; gap: 6px; }
-.cg-training .cg-epoch { width: min(360px, 55vw); }
+.cg-training .cg-controls label.cg-epoch-label { flex: 1 1 200px; min-width: 0;
+  max-width: 420px; }
+.cg-training .cg-epoch { flex: 1 1 auto; min-width: 80px; width: auto; }
+.cg-training .cg-sample { max-width: 100%; }
 .cg-training select, .cg-training input[type=text] { font: inherit;
   color: var(--jp-ui-font-color1, #1a1a1a); background: var(--jp-layout-color1, #ffffff);
   border: 1px solid var(--jp-border-color1, #8c8c8c); border-radius: 2px; padding: 2px 4px; }
@@ -195,8 +198,8 @@ function mountTraining(el, hooks = {}) {
   play.classList.add("cg-play");
   play.setAttribute("aria-pressed", "false");
   controls.append(play);
-  const epochLabel = element("label", { title: "Drag to move through training" }, controls,
-    "epoch");
+  const epochLabel = element("label", { class: "cg-epoch-label",
+    title: "Drag to move through training" }, controls, "epoch");
   const slider = element("input", { type: "range", class: "cg-epoch", min: "0", max: "0",
     step: "1", value: "0", "aria-label": "epoch",
     title: "Drag to move through training; ←/→ one snapshot, Home/End the ends" }, epochLabel);
