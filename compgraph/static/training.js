@@ -54,7 +54,7 @@ const TRAINING_CSS = `
 .cg-training .cg-plot-frame { fill: none; stroke: var(--cg-line); }
 .cg-training .cg-plot-grid { stroke: var(--cg-grid); }
 .cg-training .cg-plot-axis { stroke: var(--cg-line); }
-.cg-training .cg-plot-text { fill: var(--cg-text); font-size: 10px; }
+.cg-training .cg-plot-text { fill: var(--cg-text); font-size: 11px; }
 .cg-training .cg-loss-line { fill: none; stroke: var(--cg-text); stroke-width: 1.3; }
 .cg-training .cg-marker { fill: var(--cg-marker); stroke: var(--cg-text); stroke-width: 1; }
 .cg-training .cg-marker-line { stroke: var(--cg-marker); stroke-dasharray: 4 3; }
