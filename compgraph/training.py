@@ -3,8 +3,9 @@
 The kernel trains the XOR network (nn.train_xor), then, for a set of snapshot epochs, asks the
 engine for everything the explorer can show: the cost, the four predictions, the network's output
 over a grid of the plane (the decision boundary), and for every sample the graph's values and
-gradients from the engine's own trace. The browser only looks these up while the slider moves; it
-never evaluates the network itself.
+gradients from the engine's forward and backward pass (the numbers a trace of that pass records).
+The browser only looks these up while the slider moves; it never evaluates the network itself.
+docs/TRAINING_EXPLORER.md describes the payload and the front end.
 """
 
 from __future__ import annotations
@@ -157,11 +158,9 @@ def compute_graph_layout() -> dict[str, Any]:
                 *_placeholder_lines(value, f"∂{graph.output.name}/∂{node.name} = ")]
         cells = "".join(f"<TR><TD>{html.escape(t)}</TD></TR>" for t in text)
         label = f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1">{cells}</TABLE>>'
-        shape = "ellipse" if node.role == "input" else "box"
         lines.append(f'  n{index[node]} [label={label}];')
         role = "output" if node is graph.output else node.role
-        nodes.append({"name": node.name, "role": role, "head": head, "rows": _rows(value),
-                      "shape": shape})
+        nodes.append({"name": node.name, "role": role, "head": head, "rows": _rows(value)})
     edges = []
     for node in graph.nodes:
         for slot, child in enumerate(node.children):
@@ -334,6 +333,8 @@ class TrainingExplorer(anywidget.AnyWidget):
     TrainingExplorer(history)                        a run of cg.nn.train_xor
     TrainingExplorer(seed=0, lr=1.0, epochs=2000)    train first, then explore
     explorer.retrain(seed=3, lr=0.5, epochs=3000)    what the widget's "train again" form does
+    explorer.epoch = 500; explorer.sample = 2        move it from Python (the slider snaps to
+                                                     the nearest snapshot epoch)
     """
 
     _esm = front_end_source()
