@@ -285,6 +285,7 @@ function mountTraining(el, hooks = {}) {
     state.boundary.show(state.grids[k]);
     position.textContent = `epoch ${data.snapshots[k]} of ${data.epochs}`;
     position.title = `snapshot ${k + 1} of ${data.snapshots.length}`;
+    slider.setAttribute("aria-valuetext", position.textContent);
     const text = describe(k, s);
     explanation.textContent = text;
     state.graph.description.textContent = `The network's graph at ${text.split("\n")[0]}, `
