@@ -28,9 +28,8 @@ import traitlets
 from . import nn
 from .errors import CompgraphError, InputError, InputTypeError, ShapeError
 from .graph import Graph
-from .ops import shape_of
 from .scene import run_dot
-from .trace import deriv_label, fmt, formula
+from .trace import deriv_label, fmt, formula, shape_text
 
 MAX_SNAPSHOTS = 201          # evenly spaced epochs the slider stops at (plus the last epoch)
 MAX_EPOCHS = 20_000          # retraining beyond this keeps a learner waiting for minutes
@@ -164,9 +163,10 @@ def compute_graph_layout() -> dict[str, Any]:
     edges = []
     for node in graph.nodes:
         for slot, child in enumerate(node.children):
-            # one line (local derivative, input's shape): a second line would cost a rank's height
-            shape = "×".join(map(str, shape_of(graph.value(child)))) or "scalar"
-            label = f"{deriv_label(node, slot)}  ({shape})"
+            # one line: the local derivative and the shape of what the edge carries (a second
+            # line, as trace.edge_text writes it for the other widgets, would cost a rank's
+            # height); each graph shows one sample, so an averaging loss's m is 1
+            label = f"{deriv_label(node, slot)}  ({shape_text(graph.value(child))})"
             k = len(edges)
             text = label.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
             lines.append(f'  n{index[child]} -> n{index[node]} [id="e{k}", label="{text}"];')

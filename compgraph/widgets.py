@@ -121,11 +121,18 @@ class FrontEnd(anywidget.AnyWidget):
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict]:
         data, meta = super()._repr_mimebundle_(**kwargs)
         data["text/plain"] = repr(self)
-        try:  # the picture for views that cannot run widgets (untrusted, previews)
-            data["text/html"] = img_html(self.svg, self.scene["steps"][self.step]
-                                         ["description"])
-        except CompgraphError:
-            pass
+        # Where widgets cannot run (an untrusted notebook, a preview): the last step's picture,
+        # where everything is known, and a line saying how to step through it.
+        steps = self.scene.get("steps", [])
+        if steps and self.scene.get("svg"):
+            last = state_at(self.scene, len(steps) - 1)
+            svg = styled_svg(apply_state(self.scene["svg"], last.texts, last.classes))
+            noun = self.scene.get("noun", "step")
+            caption = (f"{type(self).__name__}: {len(steps)} {noun}s, shown at the last one. "
+                       f"Run the notebook to step through them.")
+            data["text/html"] = (f"{img_html(svg, steps[-1]['description'])}"
+                                 f'<div style="font-size: 12px; font-style: italic">'
+                                 f"{html.escape(caption)}</div>")
         return data, meta
 
     def export_html(self, path: str | Path) -> Path:
@@ -246,7 +253,7 @@ class Stepper(FrontEnd):
             self.trace = self._make_trace()
         except CompgraphError as e:  # e.g. log of a negative number: explain, keep the old trace
             self.inputs_given[name] = previous
-            self.status = f"⚠ {name} = {value:g}: {e}"
+            self.status = f"⚠ {name} = {value:g}: {e}\nShowing {name} = {previous:g}."
             return
         specs = [{**s, "value": float(self.inputs_given[s["name"]])}
                  for s in self.scene.get("inputs", [])]
@@ -360,8 +367,11 @@ class PictureWidget(FrontEnd):
 
     def __init__(self, picture: Picture):
         super().__init__()
-        drawing = picture.drawing
-        state = picture.state
+        self.show(picture)
+
+    def show(self, picture: Picture) -> None:
+        """Show another state of the same drawing (the browser keeps its layout)."""
+        drawing, state = picture.drawing, picture.state
         self.drawing = drawing
         self.scene = {**_base_scene("picture", drawing, picture.description),
                       "base": {"text": state.texts, "cls": state.classes},

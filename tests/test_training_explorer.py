@@ -146,6 +146,15 @@ def test_shipped_layout_is_what_dot_makes_of_the_network():
     assert abs(shipped["height"] - fresh["height"]) <= 40
 
 
+def test_no_dot_needed(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot there
+    explorer = cg.TrainingExplorer(seed=0, epochs=50)
+    data, _ = training.unpack(explorer.payload)
+    assert data["layout"] == training.graph_layout()  # the shipped layout
+    with pytest.raises(cg.CompgraphError, match="dot"):
+        training.compute_graph_layout()  # what would have needed it
+
+
 # --- bad knobs: clear errors -------------------------------------------------------------------
 
 @pytest.mark.parametrize("knobs, words", [

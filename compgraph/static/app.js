@@ -119,7 +119,10 @@ function cgMount(el, host) {
   }
   let observer = null;
   if (typeof ResizeObserver !== "undefined") {
-    observer = new ResizeObserver(() => { if (view.scale === null) view.resize(); });
+    observer = new ResizeObserver(() => {
+      if (view.scale === null) view.resize();
+      if (drawn) view.reveal();
+    });
     observer.observe(picture);
   }
   show(index, true);

@@ -11,23 +11,24 @@ function cgTagSvg(svg) {
   for (const g of svg.querySelectorAll("g.node, g.edge")) {
     const kind = g.classList.contains("node") ? "node" : "edge";
     const texts = [...g.querySelectorAll(":scope > text")];
-    const roles = kind === "node" ? CG_ROLES.node
-      : [...Array(Math.max(texts.length - 1, 0)).fill(null), "label"];
+    // a node's lines: head, value, gradient; an edge's: its label's lines (e5-l, e5-l2)
+    const roles = kind === "node" ? CG_ROLES.node : texts.map(() => "label");
     texts.forEach((t, i) => {
       const role = roles[i];
       if (!role) return;
       t.classList.add("cg-" + role);
-      if (CG_SUFFIX[role]) t.id = g.id + CG_SUFFIX[role];
+      if (CG_SUFFIX[role]) t.id = g.id + CG_SUFFIX[role] + (kind === "edge" && i ? i + 1 : "");
     });
     if (kind === "edge") {
       const chip = [...g.querySelectorAll(":scope > polygon")]
         .find((p) => (p.getAttribute("fill") || "").toLowerCase() === "#ffffff");
-      const label = texts[texts.length - 1];
-      if (chip && label) {
+      if (chip && texts.length) {
         chip.classList.add("cg-chip");
         const xs = chip.getAttribute("points").trim().split(/\s+/).map((p) => parseFloat(p));
-        label.setAttribute("text-anchor", "middle");
-        label.setAttribute("x", ((Math.min(...xs) + Math.max(...xs)) / 2).toFixed(2));
+        for (const label of texts) {  // centred on the chip: shorter numbers stay centred
+          label.setAttribute("text-anchor", "middle");
+          label.setAttribute("x", ((Math.min(...xs) + Math.max(...xs)) / 2).toFixed(2));
+        }
       }
     }
   }

@@ -33,7 +33,7 @@ function powerLabel(exponent) {
 
 // The cost against the epoch, log scale, with a marker (dot and dashed line) at one epoch.
 // Returns {svg, setMarker(epoch)}.
-function lossCurve(parent, losses, { width = 270, height = 178, title = "cost C" } = {}) {
+function lossCurve(parent, losses, { width = 250, height = 170, title = "cost C" } = {}) {
   const margin = { left: 42, right: 18, top: 16, bottom: 34 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;

@@ -29,11 +29,11 @@ const TRAINING_CSS = `
 .cg-training .cg-position { min-width: 9.5em; }
 .cg-training .cg-body { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
 .cg-training .cg-picture { flex: 0 1 auto; max-height: 600px; }
-.cg-training .cg-side { flex: 1 1 270px; min-width: 270px; display: flex;
+.cg-training .cg-side { flex: 1 1 250px; min-width: 250px; display: flex;
   flex-direction: column; gap: 4px; }
 .cg-training .cg-plot { display: flex; flex-wrap: wrap; gap: 4px 12px; align-items: flex-start; }
 .cg-training .cg-plot svg { display: block; height: auto; }
-.cg-training .cg-plot .cg-loss { flex: 1 1 270px; max-width: 360px; }
+.cg-training .cg-plot .cg-loss { flex: 1 1 250px; max-width: 360px; }
 .cg-training .cg-plot .cg-boundary { flex: 0 1 220px; max-width: 240px; }
 .cg-training .cg-explanation { height: 10.2em; overflow: hidden; font-size: 12px;
   line-height: 1.6em; padding: 2px 8px; }
