@@ -86,6 +86,7 @@ function drawGraph(parent, layout) {
   const description = svgElement("title", {}, svg);
   const lineHeight = 14;
   const edges = svgElement("g", { class: "cg-edges" }, svg);
+  const chips = [];
   layout.edges.forEach((edge, k) => {
     const g = svgElement("g", { class: "edge", "data-cg": `e${k}` }, edges);
     const p = edge.points;
@@ -103,14 +104,24 @@ function drawGraph(parent, layout) {
     svgElement("polygon", { points: `${round2(tx)},${round2(ty)} ${round2(bx + nx)},`
       + `${round2(by + ny)} ${round2(bx - nx)},${round2(by - ny)}` }, g);
     // the label on its own white chip, as in the other widgets' drawings (readable on any page)
-    const chipWidth = edge.label.length * 4.9 + 4;
-    svgElement("rect", { x: round2(edge.labelAt[0] - chipWidth / 2),
-      y: round2(flip(edge.labelAt[1]) - 7), width: round2(chipWidth), height: 13,
+    const chip = svgElement("rect", { y: round2(flip(edge.labelAt[1]) - 7), height: 13,
       class: "cg-chip" }, g);
     const label = svgElement("text", { x: edge.labelAt[0], y: flip(edge.labelAt[1]) + 3.5,
       "text-anchor": "middle", class: "cg-label" }, g);
     label.textContent = edge.label;
+    chips.push([chip, label, edge.labelAt[0], edge.label.length * 4.9]);
   });
+  // each chip as wide as its label: measured once the drawing is on the page (estimated before)
+  function fitChips() {
+    for (const [chip, label, centre, estimate] of chips) {
+      const measured = label.isConnected ? label.getComputedTextLength() : 0;
+      const wide = (measured || estimate) + 4;
+      const left = Math.max(0, Math.min(width - wide, centre - wide / 2));
+      chip.setAttribute("x", round2(left));
+      chip.setAttribute("width", round2(wide));
+      label.setAttribute("x", round2(left + wide / 2));
+    }
+  }
   const lines = []; // per node: [value lines, gradient lines]
   for (const node of layout.nodes) {
     const g = svgElement("g", { class: `node cg-role-${node.role}`, "data-cg": node.name }, svg);
@@ -144,7 +155,8 @@ function drawGraph(parent, layout) {
       });
     });
   }
-  return { svg, setTexts, description };
+  fitChips();
+  return { svg, setTexts, description, fitChips };
 }
 
 function round2(value) {
@@ -338,6 +350,7 @@ function mountTraining(el, hooks = {}) {
     const boundary = decisionBoundary(plot, data.grid, data.samples);
     state = { data, grids, graph, loss, boundary };
     setScale(zoom.scale);
+    requestAnimationFrame(() => graph.fitChips()); // on the page by now: measure the labels
     slider.max = String(data.snapshots.length - 1);
     sample.replaceChildren(...data.samples.map((s, i) => {
       const option = document.createElement("option");
