@@ -43,8 +43,8 @@ DRAG_JS = """async (k) => {
 
 
 def measure_drags(page: Any, drags: int = 120) -> list[float]:
-    """Milliseconds from input to painted frame for `drags` moves of the epoch slider, stepping
-    through the snapshots forwards and backwards, each to a snapshot other than the last."""
+    """Milliseconds from input to painted frame for `drags` moves of the epoch slider, jumping
+    through the snapshots by varied strides (wrapping round), never to the snapshot shown."""
     count = page.evaluate("Number(document.querySelector('.cg-widget[data-kind=training] "
                           ".cg-epoch').max) + 1")
     stride = max(1, count // 37) if count > 2 else 1
