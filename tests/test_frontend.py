@@ -230,6 +230,18 @@ def test_exported_page_steps_offline_by_buttons_and_keys(tmp_path, monkeypatch, 
         expect(position).to_have_text(f"step {n - 1} of {n} · backward 5/6")
         assert "cg-current" in (svg.locator(".edge.cg-current").get_attribute("class") or "")
 
+        # Play and Pause: one toggle that keeps the place
+        page.keyboard.press("Home")
+        play = root.locator("button[data-action=play]")
+        play.click()
+        expect(play).to_have_attribute("title", "Pause")
+        expect(position).to_have_text(re.compile(rf"^step 3 of {n} "), timeout=5000)
+        play.click()
+        expect(play).to_have_attribute("title", "Play")
+        paused_at = position.text_content()
+        page.wait_for_timeout(1500)
+        assert position.text_content() == paused_at and not paused_at.startswith("step 1 ")
+
     _open_offline(path, check)
 
 
