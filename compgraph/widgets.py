@@ -26,12 +26,11 @@ import traitlets
 
 from .errors import CompgraphError
 from .graph import Graph, Node
-from .render import Picture, img_html, static_text, styled_svg
+from .render import Picture, img_html, static_text
 from .scene import (
     MAX_PATHS,
     Drawing,
     StateBuilder,
-    apply_state,
     legend_items,
     state_at,
     trace_scene,
