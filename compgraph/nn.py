@@ -203,10 +203,12 @@ class History:
         """The first epoch with all four XOR samples right, or None if the run never gets there."""
         return next((e for e in range(self.epochs + 1) if self.correct(e) == 4), None)
 
-    def snapshot_epochs(self, count: int = 6) -> list[int]:
-        """`count` epochs spread evenly from the start to the end of the run (fewer if it is
-        shorter), for pictures of training as it goes."""
-        return sorted({int(round(e)) for e in np.linspace(0, self.epochs, count)})
+
+def check_training_knobs(seed: Any, lr: Any, epochs: Any) -> None:
+    """Raise an error that says what is allowed if a seed, learning rate or number of epochs
+    cannot be trained with (a negative seed, η ≤ 0, a fractional number of epochs, ...)."""
+    _check_seed(seed)
+    _check_training_knobs(lr, epochs)
 
 
 def _check_training_knobs(lr: Any, epochs: Any) -> tuple[float, int]:
