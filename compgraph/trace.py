@@ -105,7 +105,9 @@ def edge_text(parent: Node, slot: int, values: Mapping[Node, Value],
         return label
     m = averaged_over(parent, values)
     note = "" if m is None else f" (m = {m})"
-    if type(below) is float and type(above) is float:
+    if type(below) is float:
+        if type(above) is not float:    # the upper node is not computed yet (or is an array)
+            return label + note
         if placeholder is not None:
             return f"{label} = {placeholder}{note}"
         xs = [values[c] for c in parent.children]
@@ -246,8 +248,8 @@ def _product_text(out: Node, parent: Node, child: Node, i: int, values: Mapping[
                 f"depends on nothing below, so that {part}'s gradient goes no further)"]
     label = deriv_label(parent, i)
     m = averaged_over(parent, values)
-    mean_note = [] if m is None else [f"(m = {m}: {out.name if parent is out else parent.name} "
-                                      f"is a mean over {m} entr{'y' if m == 1 else 'ies'})"]
+    mean_note = [] if m is None else [f"(m = {m}: {parent.name} is a mean over {m} "
+                                      f"entr{'y' if m == 1 else 'ies'})"]
     scalar = type(upstream) is float and type(local) is float and type(share) is float
     times = "×" if type(upstream) is float or type(local) is float else "⊙"
     head = f"{up} {times} local {label}"

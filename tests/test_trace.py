@@ -263,6 +263,8 @@ def test_edge_text_says_what_an_array_edge_carries():
     assert edge_text(z2, 1, net.graph.values) == "L1\nθ1 is 3×2"
     assert edge_text(C, 0, net.graph.values) == "(L3−y)/(m·L3(1−L3)) (m = 4)\nL3 is 4×1"
     assert edge_text(z2, 0, {}) == "θ1"                             # before any pass
+    # mid forward pass: L1 known, z2 not yet: the edge already says what it carries
+    assert edge_text(z2, 0, {net.L1: net.graph.value("L1")}) == "θ1\nL1 is 4×3"
 
 
 def test_edge_text_of_scalar_edges():
@@ -274,6 +276,7 @@ def test_edge_text_of_scalar_edges():
     assert edge_text(g, 0, values) == f"cos(h) = {g4(math.cos(0.25))}"
     assert edge_text(h, 0, values) == "2x = 1"
     assert edge_text(f, 0, values, placeholder="-1.234e-05") == "e^g = -1.234e-05"
+    assert edge_text(f, 0, {g: values[g]}) == "e^g"                 # f not computed yet
     colah_graph = colah()
     colah_graph.forward(a=2, b=1)
     assert edge_text(colah_graph.node("c"), 0, colah_graph.values) == "1"   # not "1 = 1"
