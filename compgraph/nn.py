@@ -9,20 +9,19 @@ Seed network (2-2-1 sigmoid net with bias, rows of X are examples):
 ReLU matrix network: h = relu(W1 x), f = relu(W2 h), E = ½‖f − y‖².
 A scalar recurrent net unrolled in time: h_t = tanh(w·h_(t−1) + u·x_t + b), E = ½(h_T − y)².
 Also the plumbing the lessons call instead of carrying it in their cells: many XOR runs side by
-side in plain numpy, gradient norms along a training history, Jacobians one row at a time, and
-exercise checks.
+side in plain numpy, gradient norms along a training history, and Jacobians one row at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from . import functions as F
-from .check import gradcheck, numeric_grad
+from .check import numeric_grad
 from .errors import InputError, InputTypeError
 from .graph import Const, Graph, Input, Node, Param
 from .ops import sigmoid_value
@@ -121,7 +120,7 @@ def scalar_sigmoid_net(theta1: Any = None, theta2: Any = None, seed: int = 0) ->
 
 @dataclass
 class ReluNet:
-    """h = relu(W1 x), f = relu(W2 h), E = ½‖f − y‖²; x ∈ ℝⁿ, W1 ∈ ℝ^(m×n), W2 ∈ ℝ^(k×m)."""
+    """h = relu(W1 x), f = relu(W2 h), E = ½‖f − y‖²; x ∈ ℝⁿ, W1 ∈ ℝ^(n_h×n), W2 ∈ ℝ^(k×n_h)."""
 
     graph: Graph
     x: Node
@@ -133,11 +132,12 @@ class ReluNet:
     E: Node
 
 
-def relu_net(n: int = 100, m: int = 10, k: int = 2, seed: int = 0) -> ReluNet:
+def relu_net(n: int = 100, n_h: int = 10, k: int = 2, seed: int = 0) -> ReluNet:
+    """The ReLU network with n inputs, n_h hidden units and k outputs, seeded weights."""
     rng = np.random.default_rng(seed)
     x, y = Input("x"), Input("y")
-    W1 = Param("W1", rng.normal(0.0, 1.0 / np.sqrt(n), (m, n)))
-    W2 = Param("W2", rng.normal(0.0, 1.0 / np.sqrt(m), (k, m)))
+    W1 = Param("W1", rng.normal(0.0, 1.0 / np.sqrt(n), (n_h, n)))
+    W2 = Param("W2", rng.normal(0.0, 1.0 / np.sqrt(n_h), (k, n_h)))
     h = F.relu(F.matmul(W1, x, name="W1x"), name="h")
     f = F.relu(F.matmul(W2, h, name="W2h"), name="f")
     E = F.squared_error(f, y, name="E")
@@ -354,7 +354,7 @@ def state_gradients(hs: Sequence[float], w: float) -> np.ndarray:
     return np.append(np.cumprod(factors[::-1])[::-1], 1.0)
 
 
-# --- helpers for the lessons' checks and exercises ------------------------------------------------
+# --- a helper for the lessons' checks ------------------------------------------------
 
 def jacobian(out: Node, wrt: Node | str, **inputs: Any) -> tuple[np.ndarray, np.ndarray]:
     """∂out/∂wrt for an array-valued node, shaped out.shape + wrt.shape, twice: by backward() and
@@ -373,29 +373,3 @@ def jacobian(out: Node, wrt: Node | str, **inputs: Any) -> tuple[np.ndarray, np.
         by_engine[r] = pick.grad(wrt)
         by_differences[r] = numeric_grad(pick, wrt, **inputs)
     return by_engine, by_differences
-
-
-def check_local_derivative(name: str, forward: Callable[[np.ndarray], np.ndarray],
-                           derivative: Callable[[np.ndarray], Any], points: Sequence[float],
-                           deriv_label: str | None = None) -> bool:
-    """An exercise check: register `forward` as a new op whose local derivative is the learner's
-    `derivative`, and run gradcheck on Σ op(v) at `points`. Prints ✓ or ✗ and returns whether
-    the derivative is right."""
-    points = np.asarray(points, dtype=float)
-    given = derivative(points)
-    if given is None:
-        print(f"✗ {name}'s derivative is not right yet (it returns None)")
-        return False
-    if np.shape(given) != points.shape:
-        print(f"✗ {name}'s derivative has shape {np.shape(given)}; it must be shaped like its "
-              f"input, {points.shape}")
-        return False
-    build = F.new_op(name, forward, lambda out, v: (np.asarray(derivative(v), dtype=float),),
-                     deriv=(deriv_label or f"{name}′({{0}})",))
-    v = Input("v")
-    error = gradcheck(Graph(F.sum(build(v, name=name), name=f"Σ{name}")), v=points)
-    if error < 1e-6:
-        print(f"✓ {name}'s derivative is right (gradcheck: largest relative error {error:.1e})")
-        return True
-    print(f"✗ {name}'s derivative is not right yet (gradcheck: relative error {error:.2g})")
-    return False
