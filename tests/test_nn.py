@@ -298,3 +298,51 @@ def test_jacobian_of_a_layer_equals_its_formula():
         expected[r, 0, :, 0] = L2_value[r] * out[r, 0] * (1 - out[r, 0])
     np.testing.assert_allclose(by_engine, expected, rtol=1e-12)
     np.testing.assert_allclose(by_differences, expected, atol=1e-9)
+
+
+# --- the lessons' figures -------------------------------------------------------------------------
+
+def test_state_gradient_sizes_draws_the_engines_values():
+    import matplotlib.pyplot as plt
+    xs = np.random.default_rng(3).normal(0, 0.1, 6)
+    fig, ax = plt.subplots()
+    shown = cg.plots.state_gradient_sizes(ax, [0.5, 1.5], xs, u=1.0, b=0.2)
+    solid = [line for line in ax.lines if line.get_linestyle() == "-"]
+    dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
+    assert len(solid) == len(dashed) == 2
+    for w, line, bound in zip((0.5, 1.5), solid, dashed):
+        net = nn.rnn(6, w, 1.0, 0.2)
+        net.graph.forward(**net.feed(xs, y=0.0))
+        net.graph.backward()
+        engine = [abs(net.graph.grad(h) / net.graph.grad(net.h[-1])) for h in net.h]
+        np.testing.assert_allclose(line.get_ydata(), engine, rtol=1e-10)
+        np.testing.assert_allclose(shown[w], engine, rtol=1e-10)
+        np.testing.assert_allclose(bound.get_ydata(), w ** (6 - np.arange(7)), rtol=1e-12)
+        assert np.all(line.get_ydata() <= bound.get_ydata() * (1 + 1e-12))   # |factor| ≤ |w|
+    plt.close(fig)
+
+
+def test_costs_and_gradient_norms_draws_each_run():
+    import matplotlib.pyplot as plt
+    runs = {"seed 0": nn.train_xor(0, 1.0, 40), "seed 6": nn.train_xor(6, 1.0, 40)}
+    norms = {name: nn.gradient_norms(run) for name, run in runs.items()}
+    fig = cg.plots.costs_and_gradient_norms(runs, norms)
+    cost_axes, norm_axes = fig.axes
+    for k, name in enumerate(runs):
+        np.testing.assert_array_equal(cost_axes.lines[k].get_ydata(), runs[name].losses)
+        np.testing.assert_array_equal(norm_axes.lines[k].get_ydata(), norms[name][1:])
+        assert cost_axes.lines[k].get_label() == name
+    plt.close(fig)
+
+
+def test_neurons_beside_graph_shows_both_pictures():
+    import matplotlib.pyplot as plt
+    net = nn.sigmoid_net(seed=0)
+    net.graph.forward(X=np.array([[1.0, 0.0]]), y=np.array([[1.0]]))
+    fig = cg.plots.neurons_beside_graph(net.graph)
+    neurons, graph = fig.axes
+    labels = {t.get_text() for t in neurons.texts}
+    assert {"$x_1$", "$x_2$", "$L_3$", "$\\theta_2^{3}$", "$\\theta_1^{32}$"} <= labels
+    assert len(neurons.patches) == 7                    # 7 units: 2 + bias, 2 + bias, 1
+    assert len(graph.images) == 1 and graph.images[0].get_array().shape[0] > 100
+    plt.close(fig)
