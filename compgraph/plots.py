@@ -1,22 +1,29 @@
-"""Matplotlib pictures for the lessons: loss curves, decision boundaries, the neuron picture of the
-2-2-1 network, gradient sizes during training and through time."""
+"""Matplotlib pictures for the lessons: loss curves and decision boundaries, the neuron picture of
+the 2-2-1 network, gradient sizes during training and through time.
+
+They draw on Axes the caller made, so nothing here imports pyplot: importing compgraph must not
+start matplotlib (which writes its font cache into the home directory) or pick a backend. The two
+functions that make a whole figure import pyplot when they are called."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from .nn import XOR_X, XOR_Y, predict, rnn_states, state_gradients
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 CLASS_COLOURS = ("#0072B2", "#E69F00")  # Okabe–Ito blue and orange: class 0 and class 1
 RUN_COLOURS = ["#009E73", "#D55E00", "#0072B2", "#CC79A7", "#E69F00", "#56B4E9"]  # Okabe–Ito
 
 
-def loss_curve(ax: plt.Axes, losses: Sequence[float], epoch: int | None = None,
+def loss_curve(ax: Axes, losses: Sequence[float], epoch: int | None = None,
                label: str | None = None) -> None:
     """Cost against epoch (log scale), with a marker at `epoch` if given."""
     ax.plot(np.arange(len(losses)), losses, color="#333333", lw=1.5, label=label)
@@ -29,7 +36,7 @@ def loss_curve(ax: plt.Axes, losses: Sequence[float], epoch: int | None = None,
     ax.grid(True, which="both", alpha=0.3)
 
 
-def decision_boundary(ax: plt.Axes, theta1: np.ndarray, theta2: np.ndarray,
+def decision_boundary(ax: Axes, theta1: np.ndarray, theta2: np.ndarray,
                       X: np.ndarray = XOR_X, y: np.ndarray = XOR_Y, resolution: int = 120) -> None:
     """The network's output L3 over the plane, its 0.5 contour, and the training points."""
     grid = np.linspace(-0.5, 1.5, resolution)
@@ -49,7 +56,7 @@ def decision_boundary(ax: plt.Axes, theta1: np.ndarray, theta2: np.ndarray,
     ax.legend(loc="upper center", fontsize=8, ncol=2)
 
 
-def xor_points(ax: plt.Axes, X: np.ndarray = XOR_X, y: np.ndarray = XOR_Y, size: float = 160,
+def xor_points(ax: Axes, X: np.ndarray = XOR_X, y: np.ndarray = XOR_Y, size: float = 160,
                legend: bool = True) -> None:
     """The training points, coloured by class, on the unit square."""
     for label in (0, 1):
@@ -61,9 +68,11 @@ def xor_points(ax: plt.Axes, X: np.ndarray = XOR_X, y: np.ndarray = XOR_Y, size:
         ax.legend(loc="upper center", ncol=2, fontsize=8)
 
 
-def neuron_picture(ax: plt.Axes) -> None:
+def neuron_picture(ax: Axes) -> None:
     """The 2-2-1 network drawn the usual way: circles for units, arrows labelled with weights,
     inputs at the bottom (like the computational graphs drawn bottom to top)."""
+    from matplotlib.patches import Circle
+
     r = 0.36
     pos = {"x1": (-2.2, 0), "x2": (0, 0), "b1": (2.2, 0),
            "h1": (-1.2, 2.8), "h2": (1.2, 2.8), "b2": (3.4, 2.8), "out": (0.6, 5.4)}
@@ -87,7 +96,7 @@ def neuron_picture(ax: plt.Axes) -> None:
     for key, (x, y) in pos.items():
         bias = key[0] == "b"
         fill = "#EBEBEB" if bias else "#D4EBF8" if key[0] == "x" else "white"
-        ax.add_patch(plt.Circle((x, y), r, fc=fill, ec="#999999" if bias else "#333333",
+        ax.add_patch(Circle((x, y), r, fc=fill, ec="#999999" if bias else "#333333",
                                 lw=1.4, ls="--" if bias else "-", zorder=3))
         ax.text(x, y, text[key], ha="center", va="center", fontsize=12, zorder=4)
     layers = [(0, "layer 1\n(input)"), (2.8, "layer 2\n(hidden)"), (5.4, "layer 3\n(output)")]
@@ -99,9 +108,11 @@ def neuron_picture(ax: plt.Axes) -> None:
     ax.axis("off")
 
 
-def neurons_beside_graph(graph: Any) -> plt.Figure:
+def neurons_beside_graph(graph: Any) -> Figure:
     """The neuron picture on the left, `graph` drawn bottom to top on the right (as a PNG, so it
     shows in any notebook viewer)."""
+    import matplotlib.pyplot as plt
+
     png = graph.render(rankdir="BT").pipe(format="png")
     fig, (left, right) = plt.subplots(1, 2, figsize=(14, 6.8),
                                       gridspec_kw={"width_ratios": [1, 1.1]})
@@ -115,9 +126,11 @@ def neurons_beside_graph(graph: Any) -> plt.Figure:
     return fig
 
 
-def costs_and_gradient_norms(runs: dict[str, Any], norms: dict[str, np.ndarray]) -> plt.Figure:
+def costs_and_gradient_norms(runs: dict[str, Any], norms: dict[str, np.ndarray]) -> Figure:
     """Two panels for several XOR runs (Histories by name): the cost against the epoch with the
     levels ln 2 and ln 2 / 2 dotted, and ‖∇C‖ against the epoch, both on log scales."""
+    import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for (name, run), colour in zip(runs.items(), RUN_COLOURS):
         axes[0].plot(run.losses, color=colour, label=name)
@@ -135,7 +148,7 @@ def costs_and_gradient_norms(runs: dict[str, Any], norms: dict[str, np.ndarray])
     return fig
 
 
-def state_gradient_sizes(ax: plt.Axes, weights: Sequence[float], xs: Sequence[float],
+def state_gradient_sizes(ax: Axes, weights: Sequence[float], xs: Sequence[float],
                          u: float = 1.0, b: float = 0.0,
                          h0: float = 0.0) -> dict[float, np.ndarray]:
     """|∂h_T/∂h_t| against t for the scalar tanh RNN, one line per recurrent weight w, on a log
