@@ -24,7 +24,6 @@ from . import functions as F
 from .check import numeric_grad
 from .errors import InputError, InputTypeError
 from .graph import Const, Graph, Input, Node, Param
-from .ops import sigmoid_value
 
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = np.array([[0.0], [1.0], [1.0], [0.0]])
@@ -153,7 +152,9 @@ def gradient_descent_step(graph: Graph, lr: float) -> None:
 # --- plain numpy, for comparison ---------------------------------------------------------------
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return sigmoid_value(np.asarray(z, dtype=float))  # the engine's σ: no overflow warnings
+    # e^(−z) may overflow to inf for z < −709; σ is then 1/(1 + inf) = 0, which is right
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
 
 
 def _with_bias(a: np.ndarray) -> np.ndarray:
@@ -250,8 +251,12 @@ def batch_gradients(theta1s: np.ndarray, theta2s: np.ndarray, X: np.ndarray = XO
     (shapes (runs, 3, hidden) and (runs, hidden+1, 1)), by the formulas
     ∂C/∂θ2 = L2ᵀ(L3 − y)/m and ∂C/∂θ1 = L1ᵀδ2/m with δ2 = ((L3 − y) θ2ᵀ without the bias column)
     ⊙ a2(1 − a2)."""
-    m = X.shape[0]
-    L1 = _with_bias(X)
+    return _batch_gradients(_with_bias(X), y, theta1s, theta2s)
+
+
+def _batch_gradients(L1: np.ndarray, y: np.ndarray, theta1s: np.ndarray,
+                     theta2s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    m = L1.shape[0]
     a2 = _sigmoid(L1 @ theta1s)                                    # (runs, m, hidden)
     L2 = np.concatenate([a2, np.ones(a2.shape[:-1] + (1,))], axis=-1)
     error = (_sigmoid(L2 @ theta2s) - y) / m                       # ∂C/∂z3, (runs, m, 1)
@@ -275,8 +280,9 @@ def train_many(seeds: Sequence[int], lr: float, epochs: int, hidden: int = 2,
     starts = [init_sigmoid_params(s, scale, hidden) for s in seeds]
     theta1s = np.stack([t1 for t1, _ in starts])
     theta2s = np.stack([t2 for _, t2 in starts])
+    L1 = _with_bias(XOR_X)                      # made once: the same every epoch
     for _ in range(epochs):
-        grad1, grad2 = batch_gradients(theta1s, theta2s)
+        grad1, grad2 = _batch_gradients(L1, XOR_Y, theta1s, theta2s)
         theta1s, theta2s = theta1s - lr * grad1, theta2s - lr * grad2
     return theta1s, theta2s
 
