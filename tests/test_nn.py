@@ -1,5 +1,7 @@
 """The lessons' networks: the engine's gradients against backprop written out by hand in plain
-numpy, against nn.textbook_backprop, and at scalar level against vector level; training XOR."""
+numpy, against nn.textbook_backprop, and at scalar level against vector level; training XOR and
+its knobs; many runs in numpy; the recurrent net of notebook 06 against the sum over time steps;
+the lessons' figures."""
 
 from __future__ import annotations
 
