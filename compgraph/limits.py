@@ -10,8 +10,9 @@ from __future__ import annotations
 from .errors import SizeError
 
 #: Nodes that render() and the widgets draw: graphviz's layout of 10,000 nodes takes minutes and
-#: gives a picture nobody can read; a few hundred is already large on screen.
-MAX_DRAW_NODES = 500
+#: gives a picture nobody can read; a few hundred is already large on screen. (The same number as
+#: scene.MAX_DRAWN_NODES, which the drawing code checks today.)
+MAX_DRAW_NODES = 300
 #: Steps a stepping widget (Stepper, render(graph, trace)) holds: one frame per step.
 MAX_STEPS = 5_000
 #: Steps trace() records. Memory is linear in the number of steps (a step stores its own share),
