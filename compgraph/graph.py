@@ -300,6 +300,12 @@ class _BadTotal(ArithmeticError):
     """The summed gradient of a node (its position in args[0]) is not finite."""
 
 
+def _compile(lines: list[str], env: dict[str, Any], name: str) -> Callable[[list], list]:
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines), f"<compgraph generated {name}>", "exec"), env, namespace)
+    return namespace[name]
+
+
 def _leaf_shapes(values: list, leaves: list[int]) -> tuple:
     return tuple([None if type(values[i]) is float else values[i].shape for i in leaves])
 
@@ -353,6 +359,10 @@ class Graph:
         # fit() (None: not known yet for these shapes).
         self._checked_shapes: tuple | None = None
         self._needs_fit: list[tuple] | None = None
+        # Straight-line code for the two hot loops, generated for the shapes above (see
+        # _generate_forward and _generate_backward); None until made, or when shapes change.
+        self._gen_forward: Callable[[list], list] | None = None
+        self._gen_backward: Callable[[list], list] | None = None
         # Values belong to a pass of this graph, not to the nodes: two graphs may share nodes,
         # and a Param may be reassigned between passes. _pass holds the last forward's values
         # by position; _params_used the Param values it read (checked again by backward()).
@@ -486,14 +496,28 @@ class Graph:
             values[i] = v
         shapes = _leaf_shapes(values, self._leaf_positions)
         with _Raising():
-            if shapes == self._checked_shapes:
-                self._run(values)
-            else:  # new shapes: check every op's shapes on the way (once per set of shapes)
+            if shapes != self._checked_shapes:
+                # new shapes: check every op's shapes on the way (once per set of shapes)
                 self._checked_shapes = self._needs_fit = None
+                self._gen_forward = self._gen_backward = None
                 self._run_checking_shapes(values)
                 self._checked_shapes = shapes
-        for i, node in self._op_nodes:
-            node.value = values[i]  # a learner reading `L3.value` sees the latest pass
+                for i, node in self._op_nodes:
+                    node.value = values[i]  # a learner reading `L3.value` sees the latest pass
+            elif not self.use_generated_code:
+                self._run(values)
+                for i, node in self._op_nodes:
+                    node.value = values[i]
+            else:
+                run = self._gen_forward
+                if run is None:
+                    run = self._gen_forward = self._generate_forward(values)
+                try:
+                    values = run(values)  # sets each op node's .value as well
+                except (CompgraphError, *_OP_ERRORS) as e:
+                    # errors are rare: the reference loop finds the node and names it
+                    self._run(values)
+                    raise DomainError(f"forward: {_what_happened(e)}") from None
         self._params_used = used
         self._pass = values
         return values[-1]  # the output comes last in topological order
@@ -626,18 +650,115 @@ class Graph:
         # the fast way leaves the gradients of nodes with no Param below for later
         lazy = record is None and self._needs_fit is not None
         with _Raising():
-            if lazy:
+            if lazy and self.use_generated_code:
+                run = self._gen_backward
+                if run is None:
+                    run = self._gen_backward = self._generate_backward(values)
+                try:
+                    grads = run(values)
+                except (CompgraphError, *_OP_ERRORS) as e:
+                    # the reference loop and the leaves' check below find the edge and name it
+                    grads = [None] * len(self.nodes)
+                    grads[-1] = 1.0
+                    self._run_backward(values, grads)
+                    self._check_leaf_grads(values, grads)
+                    raise DomainError(f"backward: {_what_happened(e)}") from None
+            elif lazy:
                 self._run_backward(values, grads)
             else:
                 self._run_backward_fitting(values, grads, record)
-            for i in self._leaf_positions:  # leaves' totals (ops' are checked as they are used)
-                g = grads[i]
-                if type(g) is float and g - g != 0.0:
-                    raise self._backward_error(values, grads, into=i)
+            self._check_leaf_grads(values, grads)
         self._grads = grads
         self._lazy_done = not lazy or all(self._eager)
         self.grads = NodeMap(self.position, grads, self._complete_grads)
         return self.grads
+
+    def _check_leaf_grads(self, values: list, grads: list) -> None:
+        """The leaves' totals (ops' are checked as they are used)."""
+        for i in self._leaf_positions:
+            g = grads[i]
+            if type(g) is float and g - g != 0.0:
+                raise self._backward_error(values, grads, into=i)
+
+    # --- generated code ------------------------------------------------------------------------
+    # A define-then-run graph knows its whole plan, so each pass can run as straight-line Python
+    # made once per set of leaf shapes: one local variable per node, each op's function bound
+    # as a constant, no loop, list or attribute lookups between ops. The loops above remain the
+    # reference (use_generated_code = False runs them); they also find and name the node or
+    # edge when generated code raises, which is rare, so the slow way is fine there.
+
+    #: False: every pass runs the reference loops (tests compare the two).
+    use_generated_code: bool = True
+
+    def _generate_forward(self, values: list) -> Callable[[list], list]:
+        """forward(values with the leaves set) -> every value, for the shapes of `values`' pass:
+        the checks of _run (non-finite floats, results neither float nor array), and each op
+        node's .value set."""
+        env: dict[str, Any] = {"_NotFinite": _NotFinite, "_ndarray": np.ndarray,
+                               "_as_value": self._as_value}
+        n = len(self.nodes)
+        lines = ["def forward(v):"]
+        lines += [f" v{i} = v[{i}]" for i in self._leaf_positions]
+        for i, forward, _, _, where in self._plan:
+            env[f"f{i}"] = forward
+            env[f"n{i}"] = self.nodes[i]
+            lines.append(f" v{i} = f{i}({', '.join(f'v{j}' for j in where)})")
+            lines.append(f" if type(v{i}) is float:\n  if v{i} - v{i} != 0.0:"
+                         f" raise _NotFinite(v{i})")
+            lines.append(f" elif type(v{i}) is not _ndarray: v{i} = _as_value({i}, v{i})")
+        lines += [f" n{i}.value = v{i}" for i, *_ in self._plan]
+        lines.append(f" return [{', '.join(f'v{i}' for i in range(n))}]")
+        return _compile(lines, env, "forward")
+
+    def _generate_backward(self, values: list) -> Callable[[list], list]:
+        """backward(values) -> gradients, the same as _run_backward: shares fitted where the
+        fitting backward for these shapes found it needed, every float gradient checked before
+        it is passed on and every leaf's after, None for gradients left for later."""
+        if self._needs_fit is None:
+            raise AssertionError("generated backward needs the fitting pass first")
+        env: dict[str, Any] = {"_BadTotal": _BadTotal, "_fit": ops.fit}
+        n = len(self.nodes)
+        lines = ["def backward(v):"]
+        lines.append(f" {', '.join(f'v{i}' for i in range(n))}{',' if n == 1 else ''} = v")
+        lines.append(f" g{n - 1} = 1.0")
+        assigned = {n - 1}
+
+        def add(j: int, share: str) -> None:
+            if j in assigned:
+                lines.append(f" g{j} = g{j} + {share}")
+            else:
+                lines.append(f" g{j} = {share}")
+                assigned.add(j)
+
+        def check(i: int) -> None:
+            lines.append(f" if type(g{i}) is float and g{i} - g{i} != 0.0: raise _BadTotal({i})")
+
+        for i, vjp, a, b, want_a, want_b, fit_a, fit_b, where in self._fast_bplan:
+            env[f"b{i}"] = vjp
+            check(i)
+            if b >= 0 or a >= 0:
+                names = [f"s{i}_0", f"s{i}_1"][:2 if b >= 0 else 1]
+                lines.append(f" {', '.join(names)}{',' if b < 0 else ''} = b{i}(g{i}, v{i}, "
+                             f"{', '.join(f'v{j}' for j in where)})")
+                for slot, (j, want, fit) in enumerate([(a, want_a, fit_a), (b, want_b, fit_b)]
+                                                      [:len(names)]):
+                    if not want:
+                        continue
+                    share = names[slot]
+                    if fit is not None:
+                        env[f"fit{i}_{slot}"] = fit
+                        share = f"fit{i}_{slot}({share})"
+                    add(j, share)
+            else:  # three or more inputs
+                lines.append(f" s{i} = b{i}(g{i}, v{i}, {', '.join(f'v{j}' for j in where)})")
+                for slot, j in enumerate(where):
+                    add(j, f"_fit(s{i}[{slot}], v{j})")
+        for i in self._leaf_positions:
+            if i in assigned:
+                check(i)
+        grads = ", ".join(f"g{i}" if i in assigned else "None" for i in range(n))
+        lines.append(f" return [{grads}]")
+        return _compile(lines, env, "backward")
 
     def _complete_grads(self) -> None:
         """The gradients backward() left for later (nodes with no Param below): the same

@@ -522,3 +522,58 @@ def test_paths_to_an_op_node():
     assert graph.count_paths(p) == 2
     assert sorted(path.product for path in graph.paths(p)) == [6.0, 8.0]
     assert graph.count_paths(y) == 2 and graph.count_paths(x) == 3
+
+
+# --- generated code: the same errors as the reference loops -----------------------------------
+
+def _error_after_warm_passes(build, good, bad, generated: bool, backward: bool) -> str:
+    """The message of the error that a pass with `bad` input raises after two good passes of the
+    same shapes (the second of which runs generated code, when enabled)."""
+    x = cg.Input("x")
+    graph = cg.Graph(build(x, cg.Param("w", 1.0)))
+    graph.use_generated_code = generated
+    for _ in range(2):
+        graph.forward(x=good)
+        graph.backward()
+    if generated:
+        assert graph._gen_forward is not None and graph._gen_backward is not None
+    if backward:
+        graph.forward(x=bad)
+    with pytest.raises(cg.DomainError) as caught:
+        graph.backward() if backward else graph.forward(x=bad)
+    assert not backward or graph._grads is None  # no half-done gradients are kept
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("build, good, bad, backward, fragments", [
+    (lambda x, w: cg.sin(cg.square(x * w, name="sq")), 2.0, 1e200, False, ("'sq'", "square")),
+    (lambda x, w: cg.sum(cg.sin(cg.exp(x * w, name="ex"))), np.ones(2), np.array([1.0, 800.0]),
+     False, ("'ex'", "exp", "overflow")),
+    (lambda x, w: cg.power(x * w, -1, name="inv"), 2.0, 1e-200, True,
+     ("edge 'inv' → 'mul1'", "local derivative")),
+    (lambda x, w: cg.sum(cg.power(x * w, -1, name="inv")), np.ones(2), np.array([1e-200, 1.0]),
+     True, ("edge 'inv' → 'mul1'", "shape (2,)")),
+    (lambda x, w: cg.mul(cg.sin(cg.mul(x, w, name="a"), name="s"), 1e200, name="out"),
+     1.0, 1e200, True, ("edge 'a' → 'w'", "overflows")),
+])
+def test_generated_code_raises_the_errors_of_the_reference_loops(build, good, bad, backward,
+                                                                 fragments):
+    message = _error_after_warm_passes(build, good, bad, generated=True, backward=backward)
+    assert message == _error_after_warm_passes(build, good, bad, generated=False,
+                                               backward=backward)
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+
+
+def test_generated_code_follows_a_change_of_shapes():
+    x, w = cg.Input("x"), cg.Param("w", np.array([1.0, 2.0]))
+    graph = cg.Graph(cg.sum(cg.square(x * w)))
+    for value in (np.ones((3, 2)), np.ones((3, 2)), 2.0, 2.0, np.ones(2), np.ones(2)):
+        loss = graph.forward(x=value)
+        assert loss == pytest.approx(float(np.sum((value * w.value) ** 2)))
+        graph.backward()
+        np.testing.assert_allclose(graph.grad(w), np.sum(2 * value * value * w.value
+                                                         * np.ones((3, 2)), axis=0)
+                                   if np.ndim(value) == 2 else 2 * value * value * w.value)
+        np.testing.assert_allclose(graph.grad(x), 2 * value * w.value * w.value
+                                   if np.ndim(value) else float(np.sum(2 * value * w.value ** 2)))
