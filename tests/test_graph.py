@@ -577,3 +577,20 @@ def test_generated_code_follows_a_change_of_shapes():
                                    if np.ndim(value) == 2 else 2 * value * value * w.value)
         np.testing.assert_allclose(graph.grad(x), 2 * value * w.value * w.value
                                    if np.ndim(value) else float(np.sum(2 * value * w.value ** 2)))
+
+
+def test_an_input_array_changed_in_place_is_checked_and_copied_again():
+    x = cg.Input("x")
+    graph = cg.Graph(cg.sum(x * cg.Param("w", 2.0)))
+    data = np.array([1.0, 2.0])
+    assert graph.forward(x=data) == 6.0
+    first = graph.value(x)
+    data[0] = 5.0  # the same array object, new contents
+    assert graph.forward(x=data) == 14.0
+    assert first.tolist() == [1.0, 2.0]  # the first pass kept its own copy
+    data[1] = np.inf
+    with pytest.raises(cg.InputError, match="input 'x'.*inf"):
+        graph.forward(x=data)
+    data[1] = 2.0
+    assert graph.forward(x=data) == 14.0
+    assert graph.value(x) is not data  # a copy, as on the first pass
