@@ -760,10 +760,24 @@ class Graph:
         def check(i: int) -> None:
             lines.append(f" if type(g{i}) is float and g{i} - g{i} != 0.0: raise _BadTotal({i})")
 
+        env.update(ops.CODE_NAMES)
         for i, vjp, a, b, want_a, want_b, fit_a, fit_b, where in self._fast_bplan:
             env[f"b{i}"] = vjp
             check(i)
-            if b >= 0 or a >= 0:
+            code = self.nodes[i].op.vjp_code
+            if code is not None and not self.nodes[i].attrs and len(code) == len(where) <= 2:
+                # the op's share expressions written out: no call of a vjp wrapper
+                names = {"g": f"g{i}", "out": f"v{i}", "x0": f"v{a}", "x1": f"v{b}"}
+                for slot, (j, want, fit) in enumerate([(a, want_a, fit_a), (b, want_b, fit_b)]
+                                                      [:len(where)]):
+                    if not want:
+                        continue
+                    share = code[slot].format(**names)
+                    if fit is not None:
+                        env[f"fit{i}_{slot}"] = fit
+                        share = f"fit{i}_{slot}({share})"
+                    add(j, share)
+            elif b >= 0 or a >= 0:
                 names = [f"s{i}_0", f"s{i}_1"][:2 if b >= 0 else 1]
                 lines.append(f" {', '.join(names)}{',' if b < 0 else ''} = b{i}(g{i}, v{i}, "
                              f"{', '.join(f'v{j}' for j in where)})")

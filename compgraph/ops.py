@@ -54,6 +54,10 @@ class Op:
     # Optional per-input versions of vjp and local, for a graph that needs only some shares
     vjp_each: tuple[Callable[..., Value], ...] | None = None
     local_each: tuple[Callable[..., Value], ...] | None = None
+    # Optional: each input's share as a Python expression in {g} (upstream), {out} and {x0},
+    # {x1} (the inputs), for the code a graph generates for its backward pass (names it may
+    # use: CODE_NAMES). The very arithmetic of upstream * local, so the same bits.
+    vjp_code: tuple[str, ...] | None = None
 
     @property
     def arity(self) -> int:
@@ -330,59 +334,70 @@ def define(*ops: Op) -> None:
 
 define(
     Op("add", "+", "{0} + {1}", ("1", "1"),
-       lambda a, b: a + b, lambda out, a, b: (1.0, 1.0)),
+       lambda a, b: a + b, lambda out, a, b: (1.0, 1.0), vjp_code=("{g}", "{g}")),
     Op("sub", "−", "{0} − {1}", ("1", "−1"),
-       lambda a, b: a - b, lambda out, a, b: (1.0, -1.0)),
+       lambda a, b: a - b, lambda out, a, b: (1.0, -1.0), vjp_code=("{g}", "{g} * -1.0")),
     Op("mul", "×", "{0}·{1}", ("{1}", "{0}"),
-       lambda a, b: a * b, lambda out, a, b: (b, a)),
+       lambda a, b: a * b, lambda out, a, b: (b, a), vjp_code=("{g} * {x1}", "{g} * {x0}")),
     Op("div", "÷", "{0} / {1}", ("1/{1}", "−{0}/{1}²"),
        lambda a, b: a / b, lambda out, a, b: (1.0 / b, -out / b),
-       check=_nonzero_divisor),
+       check=_nonzero_divisor, vjp_code=("{g} * (1.0 / {x1})", "{g} * (-{out} / {x1})")),
     Op("neg", "−", "−{0}", ("−1",),
-       lambda a: -a, lambda out, a: (-1.0,)),
+       lambda a: -a, lambda out, a: (-1.0,), vjp_code=("{g} * -1.0",)),
     Op("pow", "^", "{0}^{p}", ("{p}·{0}^({p}−1)",),
        _pow, _pow_local, check=_power_domain),
     Op("square", "x²", "{0}²", ("2{0}",),
-       lambda a: a * a, lambda out, a: (2.0 * a,)),
+       lambda a: a * a, lambda out, a: (2.0 * a,), vjp_code=("{g} * (2.0 * {x0})",)),
     Op("exp", "exp", "e^{0}", ("e^{0}",),
-       _exp, lambda out, a: (out,), check=_no_overflow),
+       _exp, lambda out, a: (out,), check=_no_overflow, vjp_code=("{g} * {out}",)),
     Op("log", "log", "log({0})", ("1/{0}",),
-       _log, lambda out, a: (1.0 / a,), check=_positive),
+       _log, lambda out, a: (1.0 / a,), check=_positive, vjp_code=("{g} * (1.0 / {x0})",)),
     Op("sin", "sin", "sin({0})", ("cos({0})",),
        _unary(math.sin, np.sin), lambda out, a: (_unary(math.cos, np.cos)(a),)),
     Op("cos", "cos", "cos({0})", ("−sin({0})",),
        _unary(math.cos, np.cos), lambda out, a: (-_unary(math.sin, np.sin)(a),)),
     Op("tanh", "tanh", "tanh({0})", ("1−{out}²",),
-       _unary(math.tanh, np.tanh), lambda out, a: (1.0 - out * out,)),
+       _unary(math.tanh, np.tanh), lambda out, a: (1.0 - out * out,),
+       vjp_code=("{g} * (1.0 - {out} * {out})",)),
     Op("sigmoid", "σ", "σ({0})", ("{out}(1−{out})",),
-       sigmoid_value, lambda out, a: (out * (1.0 - out),)),
+       sigmoid_value, lambda out, a: (out * (1.0 - out),),
+       vjp_code=("{g} * ({out} * (1.0 - {out}))",)),
     Op("relu", "relu", "relu({0})", ("[{0}>0]",),
        _unary(lambda a: a if a > 0 else 0.0, lambda a: np.maximum(a, 0.0)),
-       lambda out, a: (_step(a),)),
+       lambda out, a: (_step(a),), vjp_code=("{g} * _step({x0})",)),
     Op("sum", "Σ", "Σ{0}", ("1",),
        lambda a: as_float(_sum(a)) if type(a) is not float else a,
-       lambda out, a: (1.0,), reduces=True),
+       lambda out, a: (1.0,), reduces=True, vjp_code=("{g}",)),
     Op("mean", "mean", "mean({0})", ("1/m",),  # m: how many entries the mean divides by
        lambda a: as_float(_mean(a)) if type(a) is not float else a,
-       lambda out, a: (1.0 / _size(a),), reduces=True, shapes=_not_empty),
+       lambda out, a: (1.0 / _size(a),), reduces=True, shapes=_not_empty,
+       vjp_code=("{g} * (1.0 / _size({x0}))",)),
     Op("bce", "BCE", "BCE({0}, {1})",
        ("({0}−{1})/(m·{0}(1−{0}))", "log((1−{0})/{0})/m"),  # a mean over m entries
        _bce, _bce_local, reduces=True, shapes=_same_shape("binary_cross_entropy"),
-       local_each=(_bce_dp, _bce_dt)),
+       local_each=(_bce_dp, _bce_dt),
+       vjp_code=("{g} * _bce_dp({out}, {x0}, {x1})", "{g} * _bce_dt({out}, {x0}, {x1})")),
     Op("sqerr", "½‖·‖²", "½‖{0} − {1}‖²", ("{0}−{1}", "{1}−{0}"),
        lambda p, t: as_float(0.5 * _sum((p - t) ** 2)),
-       lambda out, p, t: (p - t, t - p), reduces=True, shapes=_same_shape("squared_error")),
+       lambda out, p, t: (p - t, t - p), reduces=True, shapes=_same_shape("squared_error"),
+       vjp_code=("{g} * ({x0} - {x1})", "{g} * ({x1} - {x0})")),
     # Labels as the lessons write connection derivatives: ∂(L2 @ θ2)/∂L2 is "θ2" (the backward
     # pass multiplies by its transpose: see _matmul_vjp).
     Op("matmul", "@", "{0} @ {1}", ("{1}", "{0}"),
        _matmul, lambda out, a, b: (b, a), shapes=_matmul_shapes,
        vjp=_matmul_vjp, vjp_each=(_matmul_vjp_a, _matmul_vjp_b),
+       vjp_code=("_matmul_vjp_a({g}, {out}, {x0}, {x1})", "_matmul_vjp_b({g}, {out}, {x0}, {x1})"),
        jvp=lambda out, a, b, da, db: _matmul(da, b) + _matmul(a, db)),
     Op("append_one", "[·,1]", "[{0}, 1]", ("[I 0]",),
        _append_one, lambda out, a: (1.0,), shapes=_append_one_shape,
-       vjp=lambda g, out, a: (g[..., :-1],),
+       vjp=lambda g, out, a: (g[..., :-1],), vjp_code=("{g}[..., :-1]",),
        jvp=lambda out, a, da: np.concatenate([da, np.zeros(da.shape[:-1] + (1,))], -1)),
 )
+
+
+#: What the expressions in Op.vjp_code may call.
+CODE_NAMES = {"_step": _step, "_size": _size, "_bce_dp": _bce_dp, "_bce_dt": _bce_dt,
+              "_matmul_vjp_a": _matmul_vjp_a, "_matmul_vjp_b": _matmul_vjp_b}
 
 
 def vjp(op: Op, upstream: Value, out: Value, inputs: tuple, attrs: dict) -> tuple:
