@@ -511,14 +511,19 @@ class Graph:
         self._pass = None
         self._grads = self.grads = None
         given = self.check_inputs(**inputs)
-        values: list[Any] = [None] * len(self.nodes)
-        for i, node in self._input_slots:
-            node.value = values[i] = given[node.name]
-        for i, node in self._const_slots:
-            values[i] = node.value
-        used = [(node, node.value) for _, node in self._param_slots]
-        for (i, _), (_, v) in zip(self._param_slots, used):
-            values[i] = v
+        run = self._gen_forward
+        if run is not None and self.use_generated_code:
+            with _Raising():
+                try:
+                    done = run(given)
+                except (CompgraphError, *_OP_ERRORS) as e:
+                    # errors are rare: the reference loop finds the node and names it
+                    self._run(self._leaf_values(given)[0])
+                    raise DomainError(f"forward: {_what_happened(e)}") from None
+            if done is not None:  # None: the inputs' shapes are not those of the code
+                self._pass, self._params_used = done
+                return self._pass[-1]
+        values, used = self._leaf_values(given)
         shapes = _leaf_shapes(values, self._leaf_positions)
         with _Raising():
             if shapes != self._checked_shapes:
@@ -527,25 +532,28 @@ class Graph:
                 self._gen_forward = self._gen_backward = None
                 self._run_checking_shapes(values)
                 self._checked_shapes = shapes
-                for i, node in self._op_nodes:
-                    node.value = values[i]  # a learner reading `L3.value` sees the latest pass
-            elif not self.use_generated_code:
-                self._run(values)
-                for i, node in self._op_nodes:
-                    node.value = values[i]
             else:
-                run = self._gen_forward
-                if run is None:
-                    run = self._gen_forward = self._generate_forward(values)
-                try:
-                    values = run(values)  # sets each op node's .value as well
-                except (CompgraphError, *_OP_ERRORS) as e:
-                    # errors are rare: the reference loop finds the node and names it
-                    self._run(values)
-                    raise DomainError(f"forward: {_what_happened(e)}") from None
+                self._run(values)
+                if self.use_generated_code:  # the same shapes again: worth generating code
+                    self._gen_forward = self._generate_forward(values)
+        for i, node in self._op_nodes:
+            node.value = values[i]  # a learner reading `L3.value` sees the latest pass
         self._params_used = used
         self._pass = values
         return values[-1]  # the output comes last in topological order
+
+    def _leaf_values(self, given: dict[str, Value]) -> tuple[list, list]:
+        """A pass's list of values with the leaves filled in (inputs' .value set), and the
+        Params' values it uses."""
+        values: list[Any] = [None] * len(self.nodes)
+        for i, node in self._input_slots:
+            node.value = values[i] = given[node.name]
+        for i, node in self._const_slots:
+            values[i] = node.value
+        used = [(node, node.value) for _, node in self._param_slots]
+        for (i, _), (_, v) in zip(self._param_slots, used):
+            values[i] = v
+        return values, used
 
     def downstream_plan(self, leaf: Node) -> list:
         """The part of the forward plan that depends on `leaf`, in order (for rerun())."""
@@ -717,15 +725,28 @@ class Graph:
     #: False: every pass runs the reference loops (tests compare the two).
     use_generated_code: bool = True
 
-    def _generate_forward(self, values: list) -> Callable[[list], list]:
-        """forward(values with the leaves set) -> every value, for the shapes of `values`' pass:
-        the checks of _run (non-finite floats, results neither float nor array), and each op
-        node's .value set."""
+    def _generate_forward(self, values: list) -> Callable[[dict], tuple | None]:
+        """forward(checked inputs by name) -> (every value, the Params' values used), or None
+        when an input's shape or type is not that in `values` (the pass the code is made for).
+        Each op's result checked as _run checks it; each input and op node's .value set."""
         env: dict[str, Any] = {"_NotFinite": _NotFinite, "_ndarray": np.ndarray,
                                "_as_value": self._as_value}
         n = len(self.nodes)
-        lines = ["def forward(v):"]
-        lines += [f" v{i} = v[{i}]" for i in self._leaf_positions]
+        lines = ["def forward(given):"]
+        for i, node in self._input_slots:
+            env[f"n{i}"] = node
+            v = values[i]
+            lines.append(f" v{i} = given[{node.name!r}]")
+            if type(v) is float:
+                lines.append(f" if type(v{i}) is not float: return None")
+            else:
+                lines.append(f" if type(v{i}) is not _ndarray or v{i}.shape != {v.shape!r}:"
+                             f" return None")
+        for i, _ in self._input_slots:
+            lines.append(f" n{i}.value = v{i}")
+        for i, node in self._const_slots + self._param_slots:
+            env[f"n{i}"] = node
+            lines.append(f" v{i} = n{i}.value")
         for i, forward, _, _, where in self._plan:
             env[f"f{i}"] = forward
             env[f"n{i}"] = self.nodes[i]
@@ -734,7 +755,8 @@ class Graph:
                          f" raise _NotFinite(v{i})")
             lines.append(f" elif type(v{i}) is not _ndarray: v{i} = _as_value({i}, v{i})")
         lines += [f" n{i}.value = v{i}" for i, *_ in self._plan]
-        lines.append(f" return [{', '.join(f'v{i}' for i in range(n))}]")
+        used = ", ".join(f"(n{i}, v{i})" for i, _ in self._param_slots)
+        lines.append(f" return [{', '.join(f'v{i}' for i in range(n))}], [{used}]")
         return _compile(lines, env, "forward")
 
     def _generate_backward(self, values: list) -> Callable[[list], list]:
@@ -991,15 +1013,16 @@ class Graph:
         Param and leaves every Param as it was."""
         if self._grads is None:
             raise OrderError("a gradient descent step needs gradients: call backward() first")
-        if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not math.isfinite(lr):
+        if type(lr) is not float and (not isinstance(lr, numbers.Real) or isinstance(lr, bool)) \
+                or not math.isfinite(lr):
             raise InputError(f"learning rate: expected a finite number, got {_short(lr)}")
         lr = float(lr)
-        position, grads = self.position, self._grads
+        grads = self._grads
         new = []
         with _Raising():
-            for p in self.params:
+            for i, p in self._param_slots:
                 try:
-                    v = p.value - lr * grads[position[p]]
+                    v = p.value - lr * grads[i]
                     if type(v) is float and v - v != 0.0:
                         raise _NotFinite(v)
                 except ArithmeticError as e:
@@ -1007,7 +1030,7 @@ class Graph:
                                       f" the new value is not finite ({_what_happened(e)})"
                                       ) from None
                 new.append(v)
-        for p, v in zip(self.params, new):
+        for (_, p), v in zip(self._param_slots, new):
             p._assign_checked(v)  # fresh, finite and of the Param's shape: no copy, no check
 
     # --- forward mode and paths --------------------------------------------------------------
