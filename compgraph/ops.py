@@ -130,7 +130,9 @@ def _sigmoid_array(x: np.ndarray) -> np.ndarray:
     # The plain formula is exact for every x whose e^(−x) fits a float; passes run with
     # overflow raising, so a logit below −709 lands in the branch that cannot overflow.
     try:
-        return 1.0 / (1.0 + np.exp(-x))
+        e = np.exp(-x)
+        e += 1.0  # in place: 1 / (1 + e^(−x)) with one array allocated instead of three
+        return np.divide(1.0, e, out=e)
     except FloatingPointError:
         e = np.exp(-np.abs(x))  # never overflows: the argument is <= 0
         d = 1.0 + e
@@ -173,7 +175,12 @@ def _mean(x: Value) -> Any:
 
 def _bce(p: Value, t: Value) -> float:
     q = _clip(p)
-    return as_float(-_mean(t * _log(q) + (1.0 - t) * _log(1.0 - q)))
+    if type(q) is float and type(t) is float:
+        return -(t * math.log(q) + (1.0 - t) * math.log(1.0 - q))
+    terms = t * np.log(q)
+    terms += (1.0 - t) * np.log(1.0 - q)  # (in place: one array fewer to allocate)
+    # the mean as Python floats: the same IEEE division and negation as numpy's, sooner
+    return -(float(np.add.reduce(terms, axis=None)) / terms.size)
 
 
 def _bce_local(out: float, p: Value, t: Value) -> tuple:
@@ -296,7 +303,12 @@ def _matmul_vjp_b(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> Value:
 
 
 def _matmul(a: np.ndarray, b: np.ndarray) -> Value:
-    return as_float(_product(a, b))
+    out = a @ b
+    if type(out) is np.ndarray:
+        if out.size * a.shape[-1] >= THREADED_PRODUCT and not np.isfinite(out).all():
+            raise FloatingPointError("overflow encountered in matmul")
+        return out if out.ndim else float(out)
+    return float(out)
 
 
 _ONES: dict[tuple[int, ...], np.ndarray] = {}
