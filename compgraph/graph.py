@@ -300,6 +300,8 @@ class _BadTotal(ArithmeticError):
     """The summed gradient of a node (its position in args[0]) is not finite."""
 
 
+_set_value = object.__setattr__  # Param.value without Param's checks (see descend)
+
 #: Input arrays up to this many elements are recognised by their bytes (check_inputs).
 _RECALLED = 1 << 16
 _FLOAT64 = np.dtype(np.float64)
@@ -729,8 +731,7 @@ class Graph:
         """forward(checked inputs by name) -> (every value, the Params' values used), or None
         when an input's shape or type is not that in `values` (the pass the code is made for).
         Each op's result checked as _run checks it; each input and op node's .value set."""
-        env: dict[str, Any] = {"_NotFinite": _NotFinite, "_ndarray": np.ndarray,
-                               "_as_value": self._as_value}
+        env: dict[str, Any] = {"_ndarray": np.ndarray, "_settle": self._settle}
         n = len(self.nodes)
         lines = ["def forward(given):"]
         for i, node in self._input_slots:
@@ -748,16 +749,31 @@ class Graph:
             env[f"n{i}"] = node
             lines.append(f" v{i} = n{i}.value")
         for i, forward, _, _, where in self._plan:
+            if len(where) == 1 and hasattr(forward, "on_array"):  # float or array: known here
+                forward = forward.on_float if type(values[where[0]]) is float \
+                    else forward.on_array
             env[f"f{i}"] = forward
             env[f"n{i}"] = self.nodes[i]
             lines.append(f" v{i} = f{i}({', '.join(f'v{j}' for j in where)})")
-            lines.append(f" if type(v{i}) is float:\n  if v{i} - v{i} != 0.0:"
-                         f" raise _NotFinite(v{i})")
-            lines.append(f" elif type(v{i}) is not _ndarray: v{i} = _as_value({i}, v{i})")
+            # the check for the result's type in the pass the code is made for; _settle does
+            # what _run does for any other
+            if type(values[i]) is float:
+                lines.append(f" if type(v{i}) is not float or v{i} - v{i} != 0.0:"
+                             f" v{i} = _settle({i}, v{i})")
+            else:
+                lines.append(f" if type(v{i}) is not _ndarray: v{i} = _settle({i}, v{i})")
         lines += [f" n{i}.value = v{i}" for i, *_ in self._plan]
         used = ", ".join(f"(n{i}, v{i})" for i, _ in self._param_slots)
         lines.append(f" return [{', '.join(f'v{i}' for i in range(n))}], [{used}]")
         return _compile(lines, env, "forward")
+
+    def _settle(self, i: int, v: Any) -> Value:
+        """Op i's result checked as _run checks it."""
+        if type(v) is float:
+            if v - v != 0.0:
+                raise _NotFinite(v)
+            return v
+        return v if type(v) is np.ndarray else self._as_value(i, v)
 
     def _generate_backward(self, values: list) -> Callable[[list], list]:
         """backward(values) -> gradients, the same as _run_backward: shares fitted where the
@@ -1031,7 +1047,7 @@ class Graph:
                                       ) from None
                 new.append(v)
         for (_, p), v in zip(self._param_slots, new):
-            p._assign_checked(v)  # fresh, finite and of the Param's shape: no copy, no check
+            _set_value(p, "value", v)  # fresh, finite and of the Param's shape: no copy, no check
 
     # --- forward mode and paths --------------------------------------------------------------
 

@@ -116,7 +116,11 @@ def as_float(x: Any) -> Value:
 
 def _unary(scalar_fn: Callable, array_fn: Callable) -> Callable[[Value], Value]:
     # math.* is several times faster than numpy on plain floats, which scalar graphs are made of.
-    return lambda x: scalar_fn(x) if type(x) is float else array_fn(x)
+    def unary(x: Value) -> Value:
+        return scalar_fn(x) if type(x) is float else array_fn(x)
+    # code generated for known input types calls the one it needs (Graph._generate_forward)
+    unary.on_float, unary.on_array = scalar_fn, array_fn  # type: ignore[attr-defined]
+    return unary
 
 
 def _sigmoid_scalar(x: float) -> float:
