@@ -801,7 +801,8 @@ class Graph:
         env.update(ops.CODE_NAMES)
         for i, vjp, a, b, want_a, want_b, fit_a, fit_b, where in self._fast_bplan:
             env[f"b{i}"] = vjp
-            check(i)
+            if i != n - 1:  # (the output's is 1.0)
+                check(i)
             code = self.nodes[i].op.vjp_code
             if code is not None and not self.nodes[i].attrs and len(code) == len(where) <= 2:
                 # the op's share expressions written out: no call of a vjp wrapper
@@ -810,7 +811,10 @@ class Graph:
                                                       [:len(where)]):
                     if not want:
                         continue
-                    share = code[slot].format(**names)
+                    share = code[slot]
+                    if i == n - 1 and share.startswith("{g} * "):
+                        share = share[6:]  # the output's gradient is 1.0, and 1.0·x is x
+                    share = share.format(**names)
                     if fit is not None:
                         env[f"fit{i}_{slot}"] = fit
                         share = f"fit{i}_{slot}({share})"

@@ -193,7 +193,14 @@ def _bce_local(out: float, p: Value, t: Value) -> tuple:
 
 def _bce_dp(out: float, p: Value, t: Value) -> Value:
     q = _clip(p)
-    return (q - t) / (q * (1.0 - q)) / max(_size(p), _size(t))
+    if type(q) is float and type(t) is float:
+        return (q - t) / (q * (1.0 - q))
+    spread = 1.0 - q
+    spread *= q  # q(1 − q), in place where q is an array
+    dp = q - t
+    dp /= spread
+    dp /= dp.size  # the size of the larger of p and t, which have one shape or one is a number
+    return dp
 
 
 def _bce_dt(out: float, p: Value, t: Value) -> Value:
