@@ -307,6 +307,14 @@ _RECALLED = 1 << 16
 _FLOAT64 = np.dtype(np.float64)
 
 
+def _small_product(values: list, i: int, where: tuple) -> bool:
+    """Whether matmul node i, in the pass of `values`, is an array product of two arrays below
+    ops.THREADED_PRODUCT multiply-adds (which ops._product does not check again)."""
+    a, b, out = values[where[0]], values[where[1]], values[i]
+    return type(a) is np.ndarray and type(b) is np.ndarray and type(out) is np.ndarray \
+        and out.size * a.shape[-1] < ops.THREADED_PRODUCT
+
+
 def _compile(lines: list[str], env: dict[str, Any], name: str) -> Callable[[list], list]:
     namespace: dict[str, Any] = {}
     exec(compile("\n".join(lines), f"<compgraph generated {name}>", "exec"), env, namespace)
@@ -754,7 +762,11 @@ class Graph:
                     else forward.on_array
             env[f"f{i}"] = forward
             env[f"n{i}"] = self.nodes[i]
-            lines.append(f" v{i} = f{i}({', '.join(f'v{j}' for j in where)})")
+            if self.nodes[i].op is ops.OPS.get("matmul") and _small_product(values, i, where):
+                # numpy's @ itself: the product is too small for other threads (ops._product)
+                lines.append(f" v{i} = v{where[0]} @ v{where[1]}")
+            else:
+                lines.append(f" v{i} = f{i}({', '.join(f'v{j}' for j in where)})")
             # the check for the result's type in the pass the code is made for; _settle does
             # what _run does for any other
             if type(values[i]) is float:

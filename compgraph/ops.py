@@ -134,8 +134,9 @@ def _sigmoid_array(x: np.ndarray) -> np.ndarray:
     # The plain formula is exact for every x whose e^(−x) fits a float; passes run with
     # overflow raising, so a logit below −709 lands in the branch that cannot overflow.
     try:
-        e = np.exp(-x)
-        e += 1.0  # in place: 1 / (1 + e^(−x)) with one array allocated instead of three
+        e = np.negative(x)
+        np.exp(e, out=e)
+        e += 1.0  # in place: 1 / (1 + e^(−x)) with one array allocated instead of four
         return np.divide(1.0, e, out=e)
     except FloatingPointError:
         e = np.exp(-np.abs(x))  # never overflows: the argument is <= 0
