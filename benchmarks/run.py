@@ -334,6 +334,21 @@ def write_results(rows: list[Row], facts: dict[str, str], when: str) -> None:
     RESULTS.write_text("\n".join(text))
 
 
+def update_results(rows: list[Row], facts: dict[str, str], when: str, only: str) -> None:
+    """A run of some sections (--only) replaces their rows and notes in RESULTS.md, keeps the
+    others, and says which rows were measured when (with the load at the time)."""
+    lines = RESULTS.read_text().splitlines()
+    table = dict(zip((r.name for r in rows), table_lines(rows, markdown=True)[2:]))
+    for k, line in enumerate(lines):
+        for r in rows:
+            if line.startswith(f"| {r.name} |"):
+                lines[k] = table[r.name]
+            elif line.startswith(f"- **{r.name}**:"):
+                lines[k] = (f"- **{r.name}**: {r.note} (measured {when} with `--only {only}`; "
+                            f"load average {facts.get('load average', '?')})")
+    RESULTS.write_text("\n".join(lines) + "\n")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -366,6 +381,9 @@ def main(argv: list[str]) -> int:
             print(f"  {r.name}: {r.note}")
     if args.quick:
         print("\n(--quick: RESULTS.md not written)")
+    elif set(chosen) != set(SECTIONS) and RESULTS.exists():
+        update_results(rows, facts, when, args.only)
+        print(f"\nupdated the rows of {', '.join(chosen)} in {RESULTS.relative_to(ROOT)}")
     else:
         write_results(rows, facts, when)
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")

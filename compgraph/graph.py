@@ -315,6 +315,14 @@ def _small_product(values: list, i: int, where: tuple) -> bool:
         and out.size * a.shape[-1] < ops.THREADED_PRODUCT
 
 
+def _small_matrices(values: list, a: int, b: int) -> bool:
+    """Whether the products of matmul's backward, for matrices at `a` and `b`, are below
+    ops.THREADED_PRODUCT multiply-adds."""
+    x0, x1 = values[a], values[b]
+    return type(x0) is np.ndarray and type(x1) is np.ndarray and x0.ndim == x1.ndim == 2 \
+        and max(x0.size * x1.shape[1], x1.size * x0.shape[0]) < ops.THREADED_PRODUCT
+
+
 def _compile(lines: list[str], env: dict[str, Any], name: str) -> Callable[[list], list]:
     namespace: dict[str, Any] = {}
     exec(compile("\n".join(lines), f"<compgraph generated {name}>", "exec"), env, namespace)
@@ -816,6 +824,8 @@ class Graph:
             if i != n - 1:  # (the output's is 1.0)
                 check(i)
             code = self.nodes[i].op.vjp_code
+            if self.nodes[i].op is ops.OPS.get("matmul") and _small_matrices(values, a, b):
+                code = ("{g} @ {x1}.T", "{x0}.T @ {g}")  # what ops._product does when small
             if code is not None and not self.nodes[i].attrs and len(code) == len(where) <= 2:
                 # the op's share expressions written out: no call of a vjp wrapper
                 names = {"g": f"g{i}", "out": f"v{i}", "x0": f"v{a}", "x1": f"v{b}"}

@@ -338,7 +338,7 @@ def _ones(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _append_one(x: np.ndarray) -> np.ndarray:
-    return np.concatenate([x, _ones(x.shape[:-1] + (1,))], axis=-1)
+    return np.concatenate((x, _ones(x.shape[:-1] + (1,))), x.ndim - 1)
 
 
 def _append_one_shape(x: Value) -> str | None:
