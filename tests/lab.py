@@ -101,6 +101,9 @@ class Server:
                                                                 os.environ.get("PYTHONPATH")])),
                     "JUPYTER_CONFIG_DIR": str(home / "config"),
                     "JUPYTER_DATA_DIR": str(self.data_dir),
+                    # In a venv jupyter looks in the venv's share/ before the data dir, and would
+                    # start ipykernel's own python3 instead of ours.
+                    "JUPYTER_PREFER_ENV_PATH": "0",
                     "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
                     "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
                     "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
@@ -257,27 +260,31 @@ def open_notebook(page, server: Server, name: str, *, kernel: bool = True) -> No
         server.wait_for_idle_kernel()
 
 
-def run_all(page, server: Server, timeout: float = 240) -> None:
-    """Run → Run All Cells from the menu bar, then wait until every code cell has an execution
-    count and the kernel is idle."""
+def run_all(page, server: Server, timeout: float = 180) -> None:
+    """Run → Run All Cells from the menu bar, then wait until no cell is queued or running and
+    the kernel is idle. (A cell that raises stops the run: the cells after it stay unnumbered.)"""
     if server.app == "lab":
         page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
     else:
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_function(
-        """() => {
-            const prompts = [...document.querySelectorAll(
-                '.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim());
-            return prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p));
-        }""", timeout=timeout * 1000, polling=250)
+    prompts = "[...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]" \
+              ".map(p => p.textContent.trim())"
+    page.wait_for_function(f"() => {prompts}.some(p => p === '[*]:' || /\\d/.test(p))",
+                           timeout=30_000)
     deadline = time.monotonic() + timeout
+    quiet_since = None
     while time.monotonic() < deadline:
-        kernels = server.api("kernels")
-        if all(k["execution_state"] == "idle" for k in kernels):
+        busy = page.evaluate(f"() => {prompts}.some(p => p === '[*]:')") or any(
+            k["execution_state"] != "idle" for k in server.api("kernels"))
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 0.5:
             return
         time.sleep(0.2)
-    pytest.fail(f"kernel still busy {timeout} s after Run All")
+    pytest.fail(f"cells still running {timeout} s after Run All")
 
 
 def screenshot(page, name: str, full_page: bool = False) -> Path:
@@ -289,3 +296,48 @@ def screenshot(page, name: str, full_page: bool = False) -> Path:
 
 def dot_visible_to_kernel(server: Server) -> bool:
     return shutil.which("dot", path=server.kernel_path) is not None
+
+
+# --- things the tests read from and do in a JupyterLab page --------------------------------------
+
+# The outputs of the current notebook, from its model: per cell, [{type, mimes, ename, evalue,
+# name, text}] (an empty list for a markdown cell).
+MODEL_OUTPUTS = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const cells = panel.content.model.cells, out = [];
+  for (let i = 0; i < cells.length; i++) {
+    const cell = cells.get(i);
+    if (cell.type !== 'code') { out.push([]); continue; }
+    out.push(cell.outputs.toJSON().map(o => ({
+      type: o.output_type, mimes: Object.keys(o.data || {}), ename: o.ename || '',
+      evalue: o.evalue || '', name: o.name || '',
+      text: [].concat(o.text || []).join('').slice(0, 300)})));
+  }
+  return out;
+}"""
+
+# Run code in the current notebook's kernel, out of sight of the notebook; its stdout.
+KERNEL_PRINT = """async (code) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  let text = '';
+  const future = kernel.requestExecute({code, silent: false, store_history: false});
+  future.onIOPub = msg => { if (msg.header.msg_type === 'stream') text += msg.content.text;
+                            if (msg.header.msg_type === 'error') text += msg.content.ename; };
+  await future.done;
+  return text;
+}"""
+
+
+def set_theme(page, theme: str) -> None:
+    """'JupyterLab Light' or 'JupyterLab Dark', through JupyterLab's own command."""
+    light = "true" if "Light" in theme else "false"
+    page.evaluate("t => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})",
+                  theme)
+    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{light}'")
+    page.wait_for_timeout(600)  # the theme's stylesheet applies after the attribute changes
+
+
+def left_area(page, open_: bool) -> None:
+    page.evaluate("o => o ? window.jupyterapp.shell.activateById('filebrowser')"
+                  " : window.jupyterapp.shell.collapseLeft()", open_)
+    page.wait_for_timeout(300)
