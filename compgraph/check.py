@@ -19,7 +19,7 @@ def numeric_grad(graph: Graph, wrt: Node | str, *, eps: float = 1e-6, **inputs: 
     if leaf.op is not None or leaf.role not in ("input", PARAM):
         raise CompgraphError(f"numeric_grad: {leaf.name!r} is not an Input or a Param")
     values = {name: to_value(v, f"input {name!r}") for name, v in inputs.items()}
-    graph.set_inputs(**values)  # a missing or unknown input: InputError, not a KeyError below
+    graph.check_inputs(**values)  # a missing or unknown input: InputError, not a KeyError below
     original = values[leaf.name] if leaf.role != PARAM else leaf.value
     had_grads = graph.grads is not None
 

@@ -192,8 +192,17 @@ class Graph:
         self.inputs = {n.name: n for n in self.nodes if n.role == INPUT}
         self.params = [n for n in self.nodes if n.role == PARAM]
         self._by_name = {n.name: n for n in self.nodes}  # names are unique: see _name_nodes
+        self.position = {n: i for i, n in enumerate(self.nodes)}
+        # The plan of every pass, fixed at definition: each op with its children's positions.
+        self._plan = [(self.position[n], n, tuple(self.position[c] for c in n.children))
+                      for n in self.ops]
+        self._leaves = [(i, n) for i, n in enumerate(self.nodes) if n.op is None]
+        # Values belong to a pass of this graph, not to the nodes: two graphs may share nodes,
+        # and a Param may be reassigned between passes. _pass holds the last forward's values
+        # by position; _params_used the Param values it read (checked again by backward()).
+        self._pass: list[Value] | None = None
+        self._params_used: list[tuple[Param, Value]] = []
         self.grads: dict[Node, Value] | None = None
-        self.forwarded = False
 
     def _name_nodes(self) -> None:
         taken: dict[str, Node] = {}
@@ -236,8 +245,28 @@ class Graph:
         raise CompgraphError(f"no node {getattr(which, 'name', which)!r} in this graph "
                              f"(nodes: {', '.join(n.name for n in self.nodes)})")
 
+    @property
+    def forwarded(self) -> bool:
+        """Whether forward() has run (and succeeded) on this graph."""
+        return self._pass is not None
+
+    def value(self, which: Node | str) -> Value:
+        """The node's value in this graph's last forward() (a node shared with another graph may
+        hold that graph's value in `.value`; this one is always this graph's)."""
+        node = self.node(which)
+        if self._pass is None:
+            raise OrderError(f"value({node.name!r}): call forward(...) first")
+        return self._pass[self.position[node]]
+
+    @property
+    def values(self) -> dict[Node, Value]:
+        """Every node's value in this graph's last forward() (empty before the first)."""
+        if self._pass is None:
+            return {}
+        return dict(zip(self.nodes, self._pass))
+
     def grad(self, which: Node | str) -> Value:
-        """∂output/∂node after backward()."""
+        """∂output/∂node from the last backward(), at the values of the forward() before it."""
         node = self.node(which)
         if self.grads is None:
             raise OrderError(f"grad({node.name!r}): call backward() first")
@@ -251,43 +280,66 @@ class Graph:
 
     # --- forward -----------------------------------------------------------------------------
 
-    def set_inputs(self, **given: Any) -> None:
+    def check_inputs(self, **given: Any) -> dict[str, Value]:
+        """The inputs as the engine holds them, or a clear error for an unknown, missing or bad
+        one."""
         for name in given:
             if name not in self.inputs:
                 hint = ("; it is a Param: assign its .value instead"
                         if any(p.name == name for p in self.params) else "")
                 raise InputError(f"unknown input {name!r}{hint} "
                                  f"(inputs: {', '.join(self.inputs) or 'none'})")
-        for name, node in self.inputs.items():
+        values = {}
+        for name in self.inputs:
             if name not in given:
                 raise InputError(f"missing input {name!r}: call forward({name}=...)")
-            node.value = to_value(given[name], f"input {name!r}")
+            values[name] = to_value(given[name], f"input {name!r}")
+        return values
 
     def forward(self, **inputs: Any) -> Value:
-        """Set the inputs, compute every node's value in order, and return the output's value."""
-        self.forwarded = False
+        """Compute every node's value in order from the given inputs and the Params' current
+        values; return the output's value."""
+        self._pass = None
         self.grads = None
-        self.set_inputs(**inputs)
-        for node in self.ops:
-            node.value = self.evaluate(node)
-        self.forwarded = True
-        return self.output.value
+        given = self.check_inputs(**inputs)
+        values: list[Any] = [None] * len(self.nodes)
+        for i, node in self._leaves:
+            if node.role == INPUT:
+                node.value = given[node.name]
+            values[i] = node.value
+        for i, node, where in self._plan:
+            # node.value too: a learner reading `L3.value` sees the latest pass
+            node.value = values[i] = self._evaluate(node, [values[j] for j in where])
+        self._params_used = [(p, p.value) for p in self.params]
+        self._pass = values
+        return values[-1]  # the output comes last in topological order
 
     @staticmethod
-    def evaluate(node: Node) -> Value:
-        # This runs for every node at every forward pass: a list comprehension, and no **{} for
-        # the many ops without attributes, keep it cheap.
-        op, xs, attrs = node.op, [c.value for c in node.children], node.attrs
+    def _evaluate(node: Node, xs: list[Value]) -> Value:
+        # This runs for every node at every forward pass: no **{} for the many ops without
+        # attributes keeps it cheap.
+        op, attrs = node.op, node.attrs
         if op.check is not None:
             problem = op.check(*xs, **attrs)
             if problem:
                 raise op.bad(f"{op.name} node {node.name!r}: {problem} "
-                             f"(inputs {describe_inputs(node)})")
+                             f"(inputs {describe_inputs(node, xs)})")
         try:
             return op.forward(*xs, **attrs) if attrs else op.forward(*xs)
         except (ValueError, TypeError) as e:  # numpy's broadcasting errors
             raise ShapeError(f"{op.name} node {node.name!r}: {e} "
-                             f"(inputs {describe_inputs(node)})") from None
+                             f"(inputs {describe_inputs(node, xs)})") from None
+
+    def _current_pass(self, caller: str) -> list[Value]:
+        """The last forward's values, after checking no Param has been reassigned since."""
+        if self._pass is None:
+            raise OrderError(f"{caller} of {self.output.name!r}: call forward(...) first")
+        for param, used in self._params_used:
+            if param.value is not used:
+                raise OrderError(f"{caller}: Param {param.name!r} was given a new value after "
+                                 f"forward(); call forward(...) again first, so that values and "
+                                 f"gradients belong to one pass")
+        return self._pass
 
     # --- backward ----------------------------------------------------------------------------
 
@@ -295,16 +347,15 @@ class Graph:
         """Gradients of the (scalar) output with respect to every node, by the chain rule in
         reverse topological order. A node that feeds several consumers sums their shares.
         `record(parent, index, child, upstream, share, total)` sees each edge as it is used."""
-        if not self.forwarded:
-            raise OrderError(f"backward() of {self.output.name!r}: call forward(...) first")
-        if type(self.output.value) is not float:
+        values = self._current_pass("backward()")
+        if type(values[-1]) is not float:
             raise ShapeError(f"backward() needs a scalar output, but node {self.output.name!r} "
-                             f"has shape {shape_of(self.output.value)}; reduce it with sum or mean")
+                             f"has shape {shape_of(values[-1])}; reduce it with sum or mean")
         grads: dict[Node, Value] = {self.output: 1.0}
-        for node in reversed(self.ops):
+        for i, node, where in reversed(self._plan):
             upstream = grads[node]
-            xs = [c.value for c in node.children]
-            shares = ops.vjp(node.op, upstream, node.value, xs, node.attrs)
+            xs = [values[j] for j in where]
+            shares = ops.vjp(node.op, upstream, values[i], xs, node.attrs)
             for i, (child, share) in enumerate(zip(node.children, shares)):
                 prev = grads.get(child)
                 grads[child] = total = share if prev is None else prev + share
@@ -322,31 +373,34 @@ class Graph:
         if leaf.role not in (INPUT, PARAM):
             raise CompgraphError(f"forward_mode: {leaf.name!r} is not an Input or a Param")
         self.forward(**inputs)
-        if type(leaf.value) is float:
+        values = self._pass
+        assert values is not None
+        leaf_value = values[self.position[leaf]]
+        if type(leaf_value) is float:
             seed: Value = 1.0
         else:
             if index is None:
-                raise ShapeError(f"forward_mode: {leaf.name!r} has shape {leaf.value.shape}; "
+                raise ShapeError(f"forward_mode: {leaf.name!r} has shape {leaf_value.shape}; "
                                  f"pass index=... to choose one element")
-            seed = np.zeros_like(leaf.value)
+            seed = np.zeros_like(leaf_value)
             seed[index] = 1.0
         tangents: dict[Node, Value] = {leaf: seed}
-        for node in self.ops:
+        for i, node, where in self._plan:
             ts = tuple(tangents.get(c) for c in node.children)
             if all(t is None for t in ts):
                 continue
-            ts = tuple(np.zeros_like(c.value) if t is None and type(c.value) is not float
-                       else 0.0 if t is None else t for c, t in zip(node.children, ts))
-            xs = tuple(c.value for c in node.children)
-            tangents[node] = ops.jvp(node.op, node.value, xs, ts, node.attrs)
-        return {n: tangents.get(n, ops.fit(0.0, n.value)) for n in self.nodes}
+            xs = tuple(values[j] for j in where)
+            ts = tuple(np.zeros_like(x) if t is None and type(x) is not float
+                       else 0.0 if t is None else t for x, t in zip(xs, ts))
+            tangents[node] = ops.jvp(node.op, values[i], xs, ts, node.attrs)
+        return {n: tangents.get(n, ops.fit(0.0, v)) for n, v in zip(self.nodes, values)}
 
     def paths(self, wrt: Node | str) -> list[Path]:
         """Every path from the output down to `wrt` with its edge derivatives, for scalar graphs.
         The products of the paths sum to ∂output/∂wrt. Uses the values of the last forward()."""
         leaf = self.node(wrt)
-        if not self.forwarded:
-            raise OrderError("paths(): call forward(...) first")
+        values = self._current_pass("paths()")
+        value = {n: values[i] for n, i in self.position.items()}.__getitem__
         found: list[Path] = []
         stack: list[tuple[Node, Path]] = [(self.output, Path((self.output,), (), ()))]
         while stack:
@@ -356,10 +410,10 @@ class Graph:
                 continue
             if node.op is None:
                 continue
-            local = node.op.local(node.value, *(c.value for c in node.children), **node.attrs)
+            local = node.op.local(value(node), *(value(c) for c in node.children), **node.attrs)
             for slot in reversed(range(len(node.children))):
                 child = node.children[slot]
-                if type(child.value) is not float or type(node.value) is not float:
+                if type(value(child)) is not float or type(value(node)) is not float:
                     raise ShapeError(f"paths(): node {child.name!r} or {node.name!r} holds an "
                                      f"array; path products are defined for scalar graphs")
                 longer = Path(path.nodes + (child,), path.factors + (float(local[slot]),),
@@ -396,8 +450,8 @@ class Path:
         return f"<Path {route}: {factors} = {self.product:.4g}>"
 
 
-def describe_inputs(node: Node) -> str:
-    return ", ".join(f"{c.name!r} {describe(c.value)}" for c in node.children)
+def describe_inputs(node: Node, xs: list[Value]) -> str:
+    return ", ".join(f"{c.name!r} {describe(x)}" for c, x in zip(node.children, xs))
 
 
 def describe(value: Value | None) -> str:

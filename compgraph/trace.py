@@ -40,10 +40,10 @@ def deriv_label(node: Node, index: int) -> str:
     return node.op.deriv[index].format(*(c.name for c in node.children), out=node.name, **attrs)
 
 
-def local_derivative(node: Node, index: int) -> Value:
-    """The connection derivative ∂node/∂input[index] at the current values."""
-    xs = tuple(c.value for c in node.children)
-    return node.op.local(node.value, *xs, **node.attrs)[index]
+def local_derivative(graph: Graph, node: Node, index: int) -> Value:
+    """The connection derivative ∂node/∂input[index] at the values of graph's last pass."""
+    xs = tuple(graph.value(c) for c in node.children)
+    return node.op.local(graph.value(node), *xs, **node.attrs)[index]
 
 
 def partial(top: Node, bottom: Node) -> str:
@@ -114,7 +114,7 @@ def trace(graph: Graph, **inputs: Any) -> Trace:
     steps: list = []
     for node in graph.nodes:
         if node.role != CONST:
-            steps.append(_forward_step(len(steps), node))
+            steps.append(_forward_step(graph, len(steps), node))
 
     out = graph.output
     terms: dict[Node, list[Value]] = {out: [1.0]}
@@ -127,7 +127,7 @@ def trace(graph: Graph, **inputs: Any) -> Trace:
             return
         shares = terms.setdefault(child, [])
         shares.append(_snapshot(share))
-        local = local_derivative(parent, i)
+        local = local_derivative(graph, parent, i)
         step_text = _backward_text(out, parent, child, i, upstream, local, share, total, shares)
         steps.append(BackwardStep(len(steps), parent, child, _snapshot(upstream),
                                   _snapshot(local), deriv_label(parent, i), _snapshot(share),
@@ -137,15 +137,16 @@ def trace(graph: Graph, **inputs: Any) -> Trace:
     return Trace(graph, steps)
 
 
-def _forward_step(index: int, node: Node) -> ForwardStep:
-    value = _snapshot(node.value)
+def _forward_step(graph: Graph, index: int, node: Node) -> ForwardStep:
+    value = _snapshot(graph.value(node))
     if node.op is None:
         text = f"{node.name} = {fmt(value)}"
         return ForwardStep(index, node, (), value, text)
-    inputs = tuple((c.name, _snapshot(c.value)) for c in node.children)
+    xs = [graph.value(c) for c in node.children]
+    inputs = tuple((c.name, _snapshot(x)) for c, x in zip(node.children, xs))
     text = f"{node.name} = {formula(node)}"
-    if all(type(c.value) is float for c in node.children):
-        text += f" = {formula(node, [fmt(c.value) for c in node.children])}"
+    if all(type(x) is float for x in xs):
+        text += f" = {formula(node, [fmt(x) for x in xs])}"
     text += f" = {fmt(value)}"
     return ForwardStep(index, node, inputs, value, text)
 
@@ -191,16 +192,19 @@ def forward_mode_trace(graph: Graph, wrt: Node | str, index: Any = None,
         if node.role == CONST:
             continue
         d = f"∂{node.name}/∂{leaf.name}"
+        value = graph.value(node)
         if node.op is None:
-            text = f"{node.name} = {fmt(node.value)};  {d} = {fmt(tangents[node])}"
+            text = f"{node.name} = {fmt(value)};  {d} = {fmt(tangents[node])}"
         else:
             terms = [(i, c) for i, c in enumerate(node.children) if c.role != CONST]
             chain = " + ".join(f"{partial(node, c)} · ∂{c.name}/∂{leaf.name}" for _, c in terms)
-            text = f"{node.name} = {formula(node)} = {fmt(node.value)}\n{d} = {chain}"
-            if all(type(c.value) is float for c in node.children) and type(node.value) is float:
+            text = f"{node.name} = {formula(node)} = {fmt(value)}\n{d} = {chain}"
+            if all(type(graph.value(c)) is float for c in node.children) \
+                    and type(value) is float:
                 text += " = " + " + ".join(
-                    f"{fmt(local_derivative(node, i))} × {fmt(tangents[c])}" for i, c in terms)
+                    f"{fmt(local_derivative(graph, node, i))} × {fmt(tangents[c])}"
+                    for i, c in terms)
             text += f" = {fmt(tangents[node])}"
-        steps.append(TangentStep(len(steps), node, leaf, _snapshot(node.value),
+        steps.append(TangentStep(len(steps), node, leaf, _snapshot(value),
                                  _snapshot(tangents[node]), text))
     return Trace(graph, steps)

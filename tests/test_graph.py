@@ -333,3 +333,77 @@ def test_graph_lookup_by_node_and_name():
     assert graph.node("c") is c and graph.node(c) is c
     assert len(graph) == 6 and "6 nodes" in repr(graph)
     assert graph.inputs == {"a": a, "b": b}
+
+
+# --- values belong to a pass of a graph, not to shared nodes ---------------------------------
+
+def _sin_w_times_w(start: float):
+    w = cg.Param("w", start)
+    return w, cg.Graph(cg.mul(cg.sin(w), w))
+
+
+def _d_sin_w_times_w(w: float) -> float:
+    return math.cos(w) * w + math.sin(w)
+
+
+def test_param_changed_between_forward_and_backward_is_an_error_that_says_what_to_call():
+    w, g = _sin_w_times_w(2.0)
+    g.forward()
+    w.value = 5.0
+    with pytest.raises(cg.OrderError, match=r"Param 'w' was given a new value after forward\(\)"
+                                            r".*call forward"):
+        g.backward()
+    g.forward()                     # what the message says to do
+    g.backward()
+    assert g.grad(w) == pytest.approx(_d_sin_w_times_w(5.0), rel=1e-12)
+
+
+def test_param_changed_between_backward_and_grad_keeps_the_gradient_of_that_pass():
+    # a training loop reads grad(p) after updating the Params before it: the gradients are the
+    # pass's, at the values forward() used
+    w, g = _sin_w_times_w(2.0)
+    g.forward()
+    g.backward()
+    w.value = 5.0
+    assert g.grad(w) == pytest.approx(_d_sin_w_times_w(2.0), rel=1e-12)
+    assert g.value(w) == 2.0
+
+
+def test_a_graph_re_forwarded_with_new_inputs_gives_gradients_at_the_new_inputs():
+    x = cg.Input("x")
+    g = cg.Graph(cg.mul(cg.sin(x), x))
+    for at in (0.5, 1.5, -3.0):
+        g.forward(x=at)
+        g.backward()
+        assert g.grad(x) == pytest.approx(_d_sin_w_times_w(at), rel=1e-12)
+
+
+def test_two_graphs_sharing_a_node_keep_their_own_values_when_interleaved():
+    x = cg.Input("x")
+    h = cg.sin(x, name="h")
+    g1 = cg.Graph(cg.mul(h, x, name="p"))
+    g2 = cg.Graph(cg.exp(h, name="q"))
+    g1.forward(x=0.5)
+    g2.forward(x=1.5)
+    g1.backward()
+    assert g1.grad(x) == pytest.approx(_d_sin_w_times_w(0.5), rel=1e-12)
+    assert g1.value(h) == math.sin(0.5) and g2.value(h) == math.sin(1.5)
+    g2.backward()
+    assert g2.grad(x) == pytest.approx(math.exp(math.sin(1.5)) * math.cos(1.5), rel=1e-12)
+    # what g1 draws and traces is g1's pass, not the latest pass of the shared node
+    svg_text = cg.render(g1).source
+    assert cg.fmt(math.sin(0.5)) in svg_text and cg.fmt(math.sin(1.5)) not in svg_text
+    steps = g1.trace(x=0.5)
+    g2.forward(x=1.5)
+    assert steps[-1].total == pytest.approx(g1.grad(steps[-1].child))
+    assert cg.Graph(cg.mul(h, x, name="p")).forward(x=0.5) == g1.value("p")
+
+
+def test_value_before_forward_and_paths_after_a_param_change_say_what_to_call():
+    w, g = _sin_w_times_w(2.0)
+    with pytest.raises(cg.OrderError, match=r"call forward"):
+        g.value(w)
+    g.forward()
+    w.value = 3.0
+    with pytest.raises(cg.OrderError, match=r"Param 'w'"):
+        g.paths(w)
