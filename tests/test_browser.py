@@ -38,7 +38,7 @@ KIND_NAMES = {"forward": "forward", "backward": "backward", "tangent": "forward 
 # JavaScript run in the page: where each node of the widget's SVG is on the screen.
 NODE_CENTRES = """svg => Object.fromEntries([...svg.querySelectorAll('g.node')].map(g => {
     const r = g.querySelector('ellipse, path, polygon').getBoundingClientRect();
-    return [g.querySelector('title').textContent,
+    return [g.dataset.cg || g.id || g.querySelector('title').textContent,
             [Math.round(2 * (r.x + r.width / 2)) / 2, Math.round(2 * (r.y + r.height / 2)) / 2]];
 }))"""
 # The drawing with every element's classes in a fixed order, so that two visits of one step
