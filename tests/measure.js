@@ -190,32 +190,35 @@ function backgrounds(scopeSelector) {
 
 function geometry(scopeSelector) {
   const scope = document.querySelector(scopeSelector) || document;
-  const visibleRect = el => {  // el's rect cut by every ancestor that clips its overflow
-    let r = el.getBoundingClientRect();
+  // el's rect cut by every ancestor up to `stop` that clips its overflow. The notebook's own
+  // scroller is above `stop`: what is merely scrolled out of the window does not count.
+  const visibleRect = (el, stop) => {
+    const r = el.getBoundingClientRect();
     let [l, t, rt, b] = [r.left, r.top, r.right, r.bottom];
-    for (let e = parentOf(el); e && e !== document.documentElement; e = parentOf(e)) {
+    for (let e = parentOf(el); e; e = parentOf(e)) {
       const cs = getComputedStyle(e);
-      if (cs.overflowX !== 'visible' || cs.overflowY !== 'visible') {
-        const q = e.getBoundingClientRect();
-        if (cs.overflowX !== 'visible') { l = Math.max(l, q.left); rt = Math.min(rt, q.right); }
-        if (cs.overflowY !== 'visible') { t = Math.max(t, q.top); b = Math.min(b, q.bottom); }
-      }
+      const q = e.getBoundingClientRect();
+      if (cs.overflowX !== 'visible') { l = Math.max(l, q.left); rt = Math.min(rt, q.right); }
+      if (cs.overflowY !== 'visible' && e !== stop) { t = Math.max(t, q.top); b = Math.min(b, q.bottom); }
+      if (e === stop) break;
     }
     return {l, t, r: rt, b, full: r};
   };
-  const clipped = (el, area) => {
-    const v = visibleRect(el), r = v.full, tol = 1.5;
+  const clipped = (el, out) => {  // out: the output area (.jp-OutputArea-output)
+    const v = visibleRect(el, out), r = v.full, tol = 1.5, area = out.getBoundingClientRect();
     const cut = v.l > r.left + tol || v.r < r.right - tol || v.t > r.top + tol || v.b < r.bottom - tol;
     const outside = r.left < area.left - tol || r.right > area.right + tol;
     return cut || outside;
   };
+  const nodeName = node => node.dataset.cg || node.id || node.querySelector('title')?.textContent;
   const widgets = [...scope.querySelectorAll('.cg-widget')].map((w, i) => {
-    const area = (w.closest('.jp-OutputArea-output') || w.parentElement).getBoundingClientRect();
+    const out = w.closest('.jp-OutputArea-output') || w.parentElement;
+    const area = out.getBoundingClientRect();
     const rect = w.getBoundingClientRect();
     const problems = [];
     for (const el of w.querySelectorAll('button, select, input, .cg-position, .cg-explanation, .cg-legend, .cg-picture, .cg-plot')) {
       if (el.getClientRects().length === 0) continue;
-      if (clipped(el, area)) problems.push(`${el.tagName.toLowerCase()}.${[...el.classList].join('.')}` +
+      if (clipped(el, out)) problems.push(`${el.tagName.toLowerCase()}.${[...el.classList].join('.')}` +
         `${el.dataset.action ? '[' + el.dataset.action + ']' : ''} clipped or outside the output area`);
       if (el.tagName === 'BUTTON' && el.scrollWidth > el.clientWidth + 1)
         problems.push(`button ${el.dataset.action || el.textContent.trim()} text clipped (${el.scrollWidth} > ${el.clientWidth})`);
@@ -226,8 +229,10 @@ function geometry(scopeSelector) {
     const svg = w.querySelector('.cg-picture svg');
     let minText = null;
     if (svg) {
-      for (const node of svg.querySelectorAll('g.node'))
-        if (clipped(node, area)) { problems.push(`graph node ${node.id || node.querySelector('title')?.textContent} clipped`); break; }
+      // A still picture shows every node; a stepping widget may scroll a big graph in its box.
+      if (!w.querySelector('.cg-controls'))
+        for (const node of svg.querySelectorAll('g.node'))
+          if (clipped(node, out)) { problems.push(`graph node ${nodeName(node)} clipped`); break; }
       const px = svgTexts(svg, [255, 255, 255, 1], 1, '', true).map(t => t.px);
       minText = px.length ? Math.min(...px) : null;
     }
@@ -241,11 +246,25 @@ function geometry(scopeSelector) {
     if (p.out.scrollWidth > p.out.clientWidth + 1) problems.push(`output scrolls sideways (${p.out.scrollWidth} > ${p.out.clientWidth})`);
     if (p.kind === 'svg')
       for (const node of p.el.querySelectorAll('g.node'))
-        if (clipped(node, col)) { problems.push(`node ${node.querySelector('title')?.textContent} clipped`); break; }
+        if (clipped(node, p.out)) { problems.push(`node ${nodeName(node)} clipped`); break; }
     const px = p.kind === 'svg' ? svgTexts(p.el, [255, 255, 255, 1], 1, '', true).map(t => t.px)
       : (withCopy(p.el, (copy, s) => svgTexts(copy, [255, 255, 255, 1], s, '', false)) || []).map(t => t.px);
     return {where: `cell ${cellIndex(p.el)} static ${p.kind}`, width: Math.round(r.width),
             column: Math.round(col.width), minText: px.length ? Math.min(...px) : null, problems};
   });
   return {widgets, pictures};
+}
+
+// Per output that holds a widget (or failed to): a compgraph widget, another ipywidget, or nothing?
+function widgetOutputs(scopeSelector) {
+  const scope = document.querySelector(scopeSelector) || document;
+  const cells = [...scope.querySelectorAll('.jp-Cell')];
+  return [...scope.querySelectorAll('.jp-OutputArea-output')]
+    .filter(o => o.classList.contains('jupyter-widgets') || o.querySelector('.jupyter-widgets, .cg-widget')
+                 || /Error displaying widget/.test(o.innerText))
+    .map(o => ({cell: cells.indexOf(o.closest('.jp-Cell')),
+                cg: o.querySelectorAll('.cg-widget').length,
+                ipywidget: !!o.querySelector('.widget-box, .widget-slider, .widget-button, ' +
+                                             '.widget-html, .widget-label, .widget-output'),
+                text: o.innerText.slice(0, 90)}));
 }

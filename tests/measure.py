@@ -27,6 +27,8 @@ TEXTS = _call("texts")
 BACKGROUNDS = _call("backgrounds")
 # Sizes: each widget's height, each static picture against its column, clipped parts, text px.
 GEOMETRY = _call("geometry")
+# Each output holding a widget: [{cell, cg (compgraph widgets in it), ipywidget (bool), text}]
+WIDGET_OUTPUTS = _call("widgetOutputs")
 
 
 def failing_contrast(texts: list[dict], minimum: float = 4.5) -> list[str]:

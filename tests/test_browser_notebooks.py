@@ -27,7 +27,7 @@ from lab import (
     serve,
     set_theme,
 )
-from measure import BACKGROUNDS, GEOMETRY, TEXTS, failing_contrast, summary
+from measure import BACKGROUNDS, GEOMETRY, TEXTS, WIDGET_OUTPUTS, failing_contrast, summary
 from playwright.sync_api import sync_playwright
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -39,6 +39,7 @@ IGNORED_CONSOLE: tuple[tuple[str, str], ...] = ()
 BARE_REPRS = [r"<compgraph\.", r"\b(Stepper|PathExplorer|TrainingExplorer)\(",
               r"\b(VBox|HBox|Button|HTML|IntSlider|Image)\(children=", r"<IPython\.core\.display",
               r"<graphviz\.", r"Error displaying widget", r"model not found"]
+STEPPING = re.compile(r"\b(Stepper|PathExplorer|TrainingExplorer)\(")
 WIDTH, HEIGHT, NARROW = 1400, 900, 800
 MAX_WIDGET_HEIGHT = 850
 MIN_TEXT_PX = 10
@@ -70,12 +71,11 @@ class Executed:
         self.name, self.page, self.console, self.outputs, self.dot = (source.name, page, console,
                                                                       outputs, dot)
         committed = nbformat.read(source, as_version=4)
-        # As many widgets as the run made, and at least as many as the committed file holds (a
-        # run that stopped early must not pass for having fewer widgets to check).
-        self.widget_outputs = max(
-            sum(WIDGET_VIEW in o["mimes"] for cell in outputs for o in cell),
-            sum(WIDGET_VIEW in o.get("data", {}) for c in committed.cells
-                for o in c.get("outputs", [])))
+        self.widget_outputs = sum(WIDGET_VIEW in o["mimes"] for cell in outputs for o in cell)
+        # Cells that make a stepping widget: a run that stopped early must not pass for having
+        # fewer widgets to check.
+        self.steppers = sum(bool(STEPPING.search(c.source)) for c in committed.cells
+                            if c.cell_type == "code")
         self.stem = source.stem
 
     @property
@@ -230,15 +230,26 @@ class TestNotebookInJupyterLab:
 
     def test_every_widget_steps(self, executed):
         page = executed.page
-        found = executed.widgets.count()
-        assert found == executed.widget_outputs, (
-            f"{executed.name}: {executed.widget_outputs} widget outputs but {found} .cg-widget "
-            "in the page")
-        problems = []
-        for i in range(found):
-            problems += step_widget(page, executed.widgets.nth(i), f"{executed.stem} widget {i}")
-        if found:
-            executed.widgets.first.scroll_into_view_if_needed()
+        outputs = page.evaluate(WIDGET_OUTPUTS, NOTEBOOK_SCOPE)
+        broken = [f"cell {o['cell']}: {o['text']!r}" for o in outputs
+                  if not o["cg"] and not o["ipywidget"]]
+        assert broken == [], f"{executed.name}: widget outputs showing no widget:\n" + \
+            summary(broken)
+        shown = sum(o["cg"] for o in outputs)
+        assert shown >= executed.steppers, (
+            f"{executed.name}: {executed.steppers} cells make a stepping widget, "
+            f"{shown} .cg-widget shown")
+        problems, stepped = [], 0
+        for i in range(executed.widgets.count()):
+            widget = executed.widgets.nth(i)
+            if widget.get_attribute("data-kind") == "picture":
+                continue  # a still picture: measured by the other tests
+            stepped += 1
+            problems += step_widget(page, widget, f"{executed.stem} widget {i}")
+        assert stepped >= executed.steppers, f"{stepped} widgets stepped"
+        if stepped:
+            page.locator(f"{NOTEBOOK_SCOPE} .cg-widget:not([data-kind=picture])").first \
+                .scroll_into_view_if_needed()
             screenshot(page, f"{executed.stem}-light.png")
         assert problems == [], summary(problems)
 
