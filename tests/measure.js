@@ -188,26 +188,31 @@ function backgrounds(scopeSelector) {
   return out;
 }
 
-function geometry(scopeSelector) {
+function geometry([scopeSelector, allowScroll]) {
   const scope = document.querySelector(scopeSelector) || document;
   // el's rect cut by every ancestor up to `stop` that clips its overflow. The notebook's own
   // scroller is above `stop`: what is merely scrolled out of the window does not count.
+  // With allowScroll, a box the learner can scroll (overflow auto or scroll) does not count either.
   const visibleRect = (el, stop) => {
     const r = el.getBoundingClientRect();
     let [l, t, rt, b] = [r.left, r.top, r.right, r.bottom];
+    let scrolled = false;
     for (let e = parentOf(el); e; e = parentOf(e)) {
       const cs = getComputedStyle(e);
       const q = e.getBoundingClientRect();
+      const scrolls = v => v === 'auto' || v === 'scroll';
+      if (allowScroll && e !== stop && (scrolls(cs.overflowX) || scrolls(cs.overflowY))) {
+        scrolled = true; continue; }
       if (cs.overflowX !== 'visible') { l = Math.max(l, q.left); rt = Math.min(rt, q.right); }
       if (cs.overflowY !== 'visible' && e !== stop) { t = Math.max(t, q.top); b = Math.min(b, q.bottom); }
       if (e === stop) break;
     }
-    return {l, t, r: rt, b, full: r};
+    return {l, t, r: rt, b, full: r, scrolled};
   };
   const clipped = (el, out) => {  // out: the output area (.jp-OutputArea-output)
     const v = visibleRect(el, out), r = v.full, tol = 1.5, area = out.getBoundingClientRect();
     const cut = v.l > r.left + tol || v.r < r.right - tol || v.t > r.top + tol || v.b < r.bottom - tol;
-    const outside = r.left < area.left - tol || r.right > area.right + tol;
+    const outside = !v.scrolled && (r.left < area.left - tol || r.right > area.right + tol);
     return cut || outside;
   };
   const nodeName = node => node.dataset.cg || node.id || node.querySelector('title')?.textContent;

@@ -17,8 +17,8 @@ _SCRIPT = (Path(__file__).with_name("measure.js")).read_text()
 
 
 def _call(function: str) -> str:
-    """A page function (scope selector) -> result, for page.evaluate."""
-    return f"(scope) => {{ {_SCRIPT}\nreturn {function}(scope); }}"
+    """A page function (its argument) -> result, for page.evaluate."""
+    return f"(arg) => {{ {_SCRIPT}\nreturn {function}(arg); }}"
 
 
 # Every visible text in every widget and static picture: [{where, text, fg, bg, ratio, px}]
@@ -26,6 +26,7 @@ TEXTS = _call("texts")
 # The card behind each widget and picture and the page around it: [{where, page, card}] (luminance)
 BACKGROUNDS = _call("backgrounds")
 # Sizes: each widget's height, each static picture against its column, clipped parts, text px.
+# Argument: [scope selector, allowScroll (parts the learner can scroll to are not clipped)].
 GEOMETRY = _call("geometry")
 # Each output holding a widget: [{cell, cg (compgraph widgets in it), ipywidget (bool), text}]
 WIDGET_OUTPUTS = _call("widgetOutputs")
