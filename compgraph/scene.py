@@ -24,8 +24,8 @@ import numpy as np
 
 from .errors import CompgraphError
 from .graph import CONST, INPUT, OP, PARAM, Graph, Node
-from .ops import Value, shape_of
-from .trace import BackwardStep, TangentStep, Trace, deriv_label, fmt, formula
+from .ops import Value
+from .trace import BackwardStep, TangentStep, Trace, edge_text, fmt, formula
 
 # Documented limits (docs/FRONTEND.md): beyond them a drawing is unreadable and slow to lay out,
 # and a trace's scene grows past what a notebook should store.
@@ -135,6 +135,7 @@ class Drawing:
         self.edges = [(node, slot) for node in self.graph.nodes
                       for slot in range(len(node.children))]
         self.edge_id = {edge: f"e{k}" for k, edge in enumerate(self.edges)}
+        self.edge_rows: dict[str, int] = {}  # label lines per edge, fixed by the layout
         self.dot = self.source(self.wide_texts())
         if have_dot():
             LAYOUT_RUNS += 1
@@ -154,17 +155,15 @@ class Drawing:
             return ""
         return " ".join(f"{self.grad_name(node)} = {value_text(grad)}".splitlines())
 
-    def edge_text(self, parent: Node, slot: int, values: dict[Node, Value] | None) -> str:
-        """Symbolic local derivative, then its number (arrays: the input's shape) once the values
-        of `parent` and its inputs are known in `values` (a step's, not the graph's latest)."""
-        text = deriv_label(parent, slot)
-        if values is None or parent not in values:
-            return text
-        xs = [values[c] for c in parent.children]
-        if all(type(x) is float for x in xs) and type(values[parent]) is float:
-            number = fmt(parent.op.local(values[parent], *xs, **parent.attrs)[slot])
-            return text if number == text else f"{text} = {number}"
-        return f"{text}   ({'×'.join(map(str, shape_of(xs[slot]))) or 'scalar'})"
+    def edge_lines(self, parent: Node, slot: int, values: dict[Node, Value]) -> dict[str, str]:
+        """The edge's label as trace.edge_text writes it (from `values`, a step's: the graph may
+        hold a later pass by now), one text per label line the layout made room for."""
+        e = self.edge_id[parent, slot]
+        lines = edge_text(parent, slot, values).split("\n")
+        rows = self.edge_rows.get(e, 1)
+        lines = lines[:rows - 1] + [" · ".join(lines[rows - 1:])] if len(lines) > rows else lines
+        lines += [""] * (rows - len(lines))
+        return {f"{e}-l{'' if k == 0 else k + 1}": line for k, line in enumerate(lines)}
 
     def wide_texts(self) -> dict[str, str]:
         shapes = self.graph.values or {n: n.value for n in self.graph.nodes}
@@ -175,12 +174,14 @@ class Drawing:
             texts[f"{i}-v"] = value_text(wide)
             if node.role != CONST:
                 texts[f"{i}-g"] = self.grad_text(node, wide)
+        wide = fmt(WIDE_NUMBER)
         for (parent, slot), e in self.edge_id.items():
-            child = shapes.get(parent.children[slot])
-            scalar = child is None or type(child) is float
-            texts[f"{e}-l"] = deriv_label(parent, slot) + (
-                f" = {fmt(WIDE_NUMBER)}" if scalar else
-                f"   ({'×'.join(map(str, shape_of(child))) or 'scalar'})")
+            known = {n: _wide(shapes.get(n)) for n in (parent, *parent.children)
+                     if n in shapes and shapes[n] is not None}
+            lines = edge_text(parent, slot, known, placeholder=wide).split("\n")
+            self.edge_rows[e] = len(lines)
+            for k, line in enumerate(lines):
+                texts[f"{e}-l{'' if k == 0 else k + 1}"] = line
         return texts
 
     def source(self, texts: dict[str, str], classes: dict[str, str] | None = None) -> str:
@@ -212,10 +213,13 @@ class Drawing:
             lines.append(f"  {i} [{_attrs(attrs)}];")
         for (parent, slot), e in self.edge_id.items():
             child = parent.children[slot]
-            label = html.escape(texts[f"{e}-l"])
+            rows = [texts.get(f"{e}-l{'' if k == 0 else k + 1}", "")
+                    for k in range(self.edge_rows.get(e, 1))]
+            cells = "".join(f"<TR><TD>{html.escape(' '.join(row.splitlines()))}</TD></TR>"
+                            for row in rows)
             attrs = {"id": e, "label": HtmlLabel(
                 f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1" '
-                f'BGCOLOR="{LABEL_BACKGROUND}"><TR><TD>{label}</TD></TR></TABLE>')}
+                f'BGCOLOR="{LABEL_BACKGROUND}">{cells}</TABLE>')}
             state = classes.get(e, "")
             if "cg-current" in state or "cg-path" in state:
                 attrs.update(penwidth="3", style="dashed" if "cg-current" in state else "solid")
@@ -260,13 +264,16 @@ def tag_svg(svg: str) -> str:
     def one(group: re.Match) -> str:
         gid, kind, body = group.groups()
         texts = list(_TEXT.finditer(body))
-        roles = ROLES["node"] if kind == "node" else [None] * (len(texts) - 1) + ["label"]
+        roles = ROLES["node"] if kind == "node" else ["label"] * len(texts)
         out, at = [], 0
-        for match, role in zip(texts, roles):
+        for k, (match, role) in enumerate(zip(texts, roles)):
             out.append(body[at:match.start()])
             attrs = match.group(1)
             if role is not None:
-                name = f' id="{gid}{SUFFIX[role]}"' if role in SUFFIX else ""
+                suffix = SUFFIX.get(role, "")
+                if kind == "edge" and k:
+                    suffix += str(k + 1)  # the label's second line: e5-l2
+                name = f' id="{gid}{suffix}"' if suffix else ""
                 attrs = f'{name} class="cg-{role}"' + attrs
             out.append(f"<text{attrs}>{match.group(2)}</text>")
             at = match.end()
@@ -294,7 +301,7 @@ def _centre_label(body: str) -> str:
         attrs = re.sub(r'text-anchor="\w+"', 'text-anchor="middle"', match.group(1))
         attrs = re.sub(r' x="[^"]*"', f' x="{centre}"', attrs)
         return f"<text{attrs}>"
-    return re.sub(r'<text( id="[^"]*-l"[^>]*)>', centred, body)
+    return re.sub(r'<text( id="[^"]*-l\d*"[^>]*)>', centred, body)
 
 
 def apply_state(svg: str, texts: dict[str, str], classes: dict[str, str]) -> str:
@@ -351,8 +358,10 @@ class StateBuilder:
         self.texts: dict[str, str] = {}
         self.classes: dict[str, str] = {"@": ""}
         self.feeds: dict[Node, list] = {node: [] for node in drawing.graph.nodes}  # edges in
+        self.uses: dict[Node, list] = {node: [] for node in drawing.graph.nodes}   # edges out
         for edge in drawing.edges:
             self.feeds[edge[0]].append(edge)
+            self.uses[edge[0].children[edge[1]]].append(edge)
         self.current_node: Node | None = None
         self.current_edge: tuple[Node, int] | None = None
         self.feeding: list = []
@@ -365,8 +374,8 @@ class StateBuilder:
             self.texts[f"{i}-v"] = value_text(None)
             if node.role != CONST:
                 self.texts[f"{i}-g"] = ""
-        for (parent, slot), e in drawing.edge_id.items():
-            self.texts[f"{e}-l"] = drawing.edge_text(parent, slot, None)
+        for parent, slot in drawing.edges:
+            self.texts.update(drawing.edge_lines(parent, slot, {}))
         for node, value in (values or {}).items():
             self.set_value(node, value)
         for node in drawing.graph.nodes:
@@ -379,9 +388,9 @@ class StateBuilder:
     def set_value(self, node: Node, value: Value) -> None:
         self.values[node] = value
         self._text(f"{self.d.node_id(node)}-v", value_text(value))
-        for parent, slot in self.feeds[node]:
-            self._text(f"{self.d.edge_id[parent, slot]}-l",
-                       self.d.edge_text(parent, slot, self.values))
+        for parent, slot in self.feeds[node] + self.uses[node]:  # labels read both ends
+            for key, text in self.d.edge_lines(parent, slot, self.values).items():
+                self._text(key, text)
         self._touch(node)
 
     def set_grad(self, node: Node, grad: Value) -> None:

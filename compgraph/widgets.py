@@ -123,11 +123,18 @@ class FrontEnd(anywidget.AnyWidget):
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict]:
         data, meta = super()._repr_mimebundle_(**kwargs)
         data["text/plain"] = repr(self)
-        try:  # the picture for views that cannot run widgets (untrusted, previews)
-            data["text/html"] = img_html(self.svg, self.scene["steps"][self.step]
-                                         ["description"])
-        except CompgraphError:
-            pass
+        # Where widgets cannot run (an untrusted notebook, a preview): the last step's picture,
+        # where everything is known, and a line saying how to step through it.
+        steps = self.scene.get("steps", [])
+        if steps and self.scene.get("svg"):
+            last = state_at(self.scene, len(steps) - 1)
+            svg = styled_svg(apply_state(self.scene["svg"], last.texts, last.classes))
+            noun = self.scene.get("noun", "step")
+            caption = (f"{type(self).__name__}: {len(steps)} {noun}s, shown at the last one. "
+                       f"Run the notebook to step through them.")
+            data["text/html"] = (f"{img_html(svg, steps[-1]['description'])}"
+                                 f'<div style="font-size: 12px; font-style: italic">'
+                                 f"{html.escape(caption)}</div>")
         return data, meta
 
     def export_html(self, path: str | Path) -> Path:
@@ -194,12 +201,6 @@ class Stepper(FrontEnd):
                               f"Stepper: {kind} pass of {self.graph.output.name}"),
                 **trace_scene(self.drawing, self.trace), "inputs": specs, "noun": "step"}
 
-    @property
-    def layouts_computed(self) -> int:
-        """Layouts run for this widget: 1, however much it is stepped (steps change only texts
-        and classes on the one layout)."""
-        return 1
-
     # --- input sliders ----------------------------------------------------------------------
 
     def _slider_specs(self, spec: bool | dict | None) -> list[dict[str, Any]]:
@@ -254,7 +255,7 @@ class Stepper(FrontEnd):
             self.trace = self._make_trace()
         except CompgraphError as e:  # e.g. log of a negative number: explain, keep the old trace
             self.inputs_given[name] = previous
-            self.status = f"⚠ {name} = {value:g}: {e}"
+            self.status = f"⚠ {name} = {value:g}: {e}\nShowing {name} = {previous:g}."
             return
         specs = [{**s, "value": float(self.inputs_given[s["name"]])}
                  for s in self.scene.get("inputs", [])]
@@ -368,8 +369,11 @@ class PictureWidget(FrontEnd):
 
     def __init__(self, picture: Picture):
         super().__init__()
-        drawing = picture.drawing
-        state = picture.state
+        self.show(picture)
+
+    def show(self, picture: Picture) -> None:
+        """Show another state of the same drawing (the browser keeps its layout)."""
+        drawing, state = picture.drawing, picture.state
         self.drawing = drawing
         self.scene = {**_base_scene("picture", drawing, picture.description),
                       "base": {"text": state.texts, "cls": state.classes},
@@ -401,13 +405,17 @@ class TrainingExplorer(widgets.VBox):
                      for i, ((a, b), t) in enumerate(zip(nn.XOR_X, nn.XOR_Y.ravel()))],
             value=0, description="sample")
         self.plot = widgets.Image(format="png")
-        self.picture = widgets.HTML()
+        # with the kernel's dot: an <img> of the SVG; without: the graph laid out in the browser
+        self.picture: widgets.DOMWidget | None = widgets.HTML() if self.drawing.svg else None
+        self.epoch.add_class("cg-epoch")
+        self.sample.add_class("cg-sample")
+        self.plot.add_class("cg-plot")
         self.explanation = widgets.HTML()
         for control in (self.epoch, self.sample):
             control.observe(lambda _: self._show(), names="value")
+        self._show()
         super().__init__([widgets.HBox([self.epoch, self.sample]), self.plot,
                           self.explanation, self.picture])
-        self._show()
 
     def _show(self) -> None:
         e, i = self.epoch.value, self.sample.value
@@ -416,12 +424,14 @@ class TrainingExplorer(widgets.VBox):
         steps = trace(self.net.graph, X=nn.XOR_X[i:i + 1], y=nn.XOR_Y[i:i + 1])
         scene = trace_scene(self.drawing, steps)
         state = state_at(scene, len(steps) - 1)
-        try:
-            svg = styled_svg(apply_state(self.drawing.svg or "", state.texts, state.classes))
-            self.picture.value = img_html(svg, "the graph at this epoch") if self.drawing.svg \
-                else "<p>(install graphviz's dot to see the graph here)</p>"
-        except CompgraphError as e:
-            self.picture.value = f"<p>{html.escape(str(e))}</p>"
+        described = f"the graph at epoch {e}, sample {i}"
+        if self.drawing.svg:
+            svg = styled_svg(apply_state(self.drawing.svg, state.texts, state.classes))
+            self.picture.value = img_html(svg, described)
+        elif self.picture is None:
+            self.picture = PictureWidget(Picture(self.drawing, state, described))
+        else:
+            self.picture.show(Picture(self.drawing, state, described))
         self.plot.value = self._plot_png(e)
         predictions = nn.predict(self.history.theta1[e], self.history.theta2[e], nn.XOR_X).ravel()
         table = ", ".join(f"{p:.3f}" for p in predictions)

@@ -231,3 +231,38 @@ def test_exported_page_steps_offline_by_buttons_and_keys(tmp_path, monkeypatch, 
         assert "cg-current" in (svg.locator(".edge.cg-current").get_attribute("class") or "")
 
     _open_offline(path, check)
+
+
+def test_exported_path_explorer_chooses_paths_offline(tmp_path):
+    g = classic_graph()
+    explorer = cg.PathExplorer(g, "b", rankdir="BT", **CLASSIC_INPUTS)
+    path = cg.export_html(explorer, tmp_path / "paths.html")
+
+    def check(page):
+        from playwright.sync_api import expect
+        root = page.locator(".cg-widget[data-kind=paths]")
+        svg = root.locator(".cg-picture svg[role=img]")
+        svg.wait_for()
+        chooser = root.locator("select.cg-path")
+        assert chooser.locator("option").all_inner_texts() == explorer.scene["labels"]
+        assert svg.locator(".edge.cg-path").count() == 4
+        expect(root.locator(".cg-explanation")).to_contain_text("sum over 2 paths: ∂e/∂b = 2 + 3")
+        chooser.select_option("2")
+        expect(root.locator(".cg-position")).to_have_text("path 2 of 2")
+        assert svg.locator(".edge.cg-path").count() == 2
+        assert root.locator(".cg-explanation").text_content().startswith("e → d → b:")
+        assert root.locator(".cg-legend").text_content().count("path") == 1
+        root.locator("button[data-action=first]").click()
+        expect(root.locator(".cg-position")).to_have_text("all 2 paths")
+        assert chooser.input_value() == "0"
+
+    _open_offline(path, check)
+
+
+def test_export_keeps_names_that_look_like_markup_as_text(tmp_path):
+    x = cg.Input("</script><b>x")
+    g = cg.Graph(cg.sin(x, name="f"))
+    page = cg.Stepper(g, **{"</script><b>x": 0.5}).export_html(tmp_path / "odd.html").read_text()
+    assert page.count("</script>") == 2  # the data's and the module's, nothing from the name
+    data = json.loads(re.search(r'id="cg-data-0">(.*?)</script>', page, re.S).group(1))
+    assert data["scene"]["steps"][0]["explanation"] == "</script><b>x = 0.5"

@@ -22,6 +22,7 @@ from pictures import (
 import compgraph as cg
 from compgraph import scene
 from compgraph.graph import CONST, INPUT, OP, PARAM
+from compgraph.trace import edge_text
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -148,11 +149,24 @@ def test_edges_show_only_the_symbol_before_their_values_are_known():
     assert [d.label("x", "h"), d.label("h", "g"), d.label("g", "f")] == ["2x", "cos(h)", "e^g"]
 
 
-def test_array_edges_show_the_shape():
+def test_array_edges_say_what_they_carry():
     net = cg.nn.sigmoid_net()
     d = drawn(net.graph, net.graph.trace(**XOR_INPUTS))
-    assert d.label("θ2", "z3").endswith("(3×1)")
-    assert d.label("L1", "z2").endswith("(4×3)")
+    e = d.edge("θ2", "z3")
+    assert (d.texts[e + "-l"], d.texts[e + "-l2"]) == ("L2", "θ2 is 3×1")
+    assert d.texts[d.edge("L1", "z2") + "-l2"] == "L1 is 4×3"
+    assert d.texts[d.edge("L3", "C") + "-l"].endswith("(m = 4)")  # an averaging loss's m
+
+
+def test_every_edge_label_is_the_trace_s_edge_text():
+    for graph, inputs in ((cg.nn.sigmoid_net().graph, XOR_INPUTS),
+                          (classic_graph(), CLASSIC_INPUTS), (chain_rule_graph(), CHAIN_INPUTS)):
+        d = drawn(graph, graph.trace(**inputs))
+        for k, (parent, slot) in enumerate((n, s) for n in graph.nodes
+                                           for s in range(len(n.children))):
+            shown = [d.texts[f"e{k}-l"]] + ([d.texts[f"e{k}-l2"]] if f"e{k}-l2" in d.texts
+                                            else [])
+            assert "\n".join(shown) == edge_text(parent, slot, graph.values), (parent, slot)
 
 
 def test_edge_numbers_come_from_the_trace_not_from_later_passes():
@@ -277,7 +291,8 @@ def test_graphviz_special_names_draw_as_written(name):
     d = drawn(g)
     one_line = " ".join(name.splitlines())
     assert d.lines[d.node(name)] == [one_line, "0.5", f"∂f/∂{one_line} = {g4(math.cos(0.5))}"]
-    assert d.label(name, "f") == f"cos({name}) = {g4(math.cos(0.5))}"
+    label = "\n".join(d.lines[d.edge(name, "f")])  # a name's line break stays one
+    assert label == f"cos({name}) = {g4(math.cos(0.5))}"
 
 
 def test_render_rejects_a_trace_of_another_graph_and_a_step_outside():

@@ -126,8 +126,10 @@ def test_the_widget_shows_a_picture_where_widgets_cannot_run():
     assert "application/vnd.jupyter.widget-view+json" in data
     assert data["text/plain"] == "<compgraph.Stepper: 8 steps>"
     src = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', data["text/html"]).group(1)
-    assert base64.b64decode(src).decode() == stepper.svg
-    assert 'alt="step 1 of 8 · forward 1/4: x = 0.5"' in data["text/html"]
+    stepper.go(7)
+    assert base64.b64decode(src).decode() == stepper.svg  # the last step: everything known
+    assert 'alt="step 8 of 8 · backward 4/4: ∂f/∂x = ' in data["text/html"]
+    assert "Stepper: 8 steps, shown at the last one. Run the notebook" in data["text/html"]
 
 
 def test_no_megabyte_asset_in_the_synced_state():
@@ -177,6 +179,7 @@ def test_an_invalid_input_explains_itself_and_never_wedges():
     last, scene_before = stepper.step, stepper.scene
     stepper.inputs = {"x": -0.5}  # log of a negative number
     assert stepper.status.startswith("⚠ x = -0.5: ") and "log" in stepper.status
+    assert stepper.status.endswith("\nShowing x = 0.5.")
     assert stepper.scene == scene_before and stepper.step == last  # the last good trace stays
     stepper.go(last - 1)
     assert stepper.explanation_text == good[last - 1].text
@@ -282,3 +285,17 @@ def test_export_refuses_what_it_cannot_export(tmp_path):
     with pytest.raises(cg.CompgraphError, match="takes a Stepper or PathExplorer, got int"):
         cg.export_html(3, tmp_path / "x.html")
     assert scene.MAX_PATHS == 50
+
+
+def test_training_explorer_without_dot_draws_in_the_browser(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot there
+    explorer = cg.TrainingExplorer(seed=0, epochs=50)
+    picture = explorer.picture
+    assert isinstance(picture, cg.widgets.PictureWidget) and picture in explorer.children
+    assert picture.scene["svg"] == "" and picture.scene["dot"].startswith("digraph")
+    before = dict(picture.scene["base"]["text"])
+    explorer.epoch.value = 0
+    assert explorer.picture is picture, "the same widget, shown in another state"
+    after = picture.scene["base"]["text"]
+    assert after != before and set(after) == set(before)
+    assert picture.scene["steps"][0]["description"] == "the graph at epoch 0, sample 0"

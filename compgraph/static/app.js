@@ -20,6 +20,12 @@ class CgSteps {  // the state at any step: the start state with the steps' delta
   }
 }
 
+// A kind of widget may add parts of its own (TrainingExplorer: epoch and sample controls, plots).
+// Its module, joined before the entry, sets CG_KINDS[kind] = { mount(context) } where context
+// holds root, parts (the elements in order, to splice into), host, view, controls and show(i);
+// mount may return { onStep(index, scene) }, called after every step is shown.
+const CG_KINDS = {};
+
 function cgMount(el, host) {
   let scene = host.scene();
   const root = document.createElement("div");
@@ -48,7 +54,9 @@ function cgMount(el, host) {
     explanation.textContent = step.explanation;
     if (drawn) view.apply(steps.state(index), step.description);
     if (!fromHost) host.setStep(index);
+    if (hooks && hooks.onStep) hooks.onStep(index, scene);
   }
+  let hooks = null;
 
   const controls = new CgControls(root, {
     count, go: (i) => show(i, false), labels: scene.labels || null,
@@ -61,6 +69,10 @@ function cgMount(el, host) {
   if (inputs) parts.push(inputs);
   if (!still) parts.push(cgLegend(scene.legend || []));
   parts.push(status);
+  if (CG_KINDS[scene.kind]) {
+    hooks = CG_KINDS[scene.kind].mount({ root, parts, host, view, controls,
+                                         show: (i) => show(i, false) }) || null;
+  }
   root.append(...parts);
   el.replaceChildren(root);
 
@@ -107,7 +119,10 @@ function cgMount(el, host) {
   }
   let observer = null;
   if (typeof ResizeObserver !== "undefined") {
-    observer = new ResizeObserver(() => { if (view.scale === null) view.resize(); });
+    observer = new ResizeObserver(() => {
+      if (view.scale === null) view.resize();
+      if (drawn) view.reveal();
+    });
     observer.observe(picture);
   }
   show(index, true);

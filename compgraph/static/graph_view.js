@@ -11,23 +11,24 @@ function cgTagSvg(svg) {
   for (const g of svg.querySelectorAll("g.node, g.edge")) {
     const kind = g.classList.contains("node") ? "node" : "edge";
     const texts = [...g.querySelectorAll(":scope > text")];
-    const roles = kind === "node" ? CG_ROLES.node
-      : [...Array(Math.max(texts.length - 1, 0)).fill(null), "label"];
+    // a node's lines: head, value, gradient; an edge's: its label's lines (e5-l, e5-l2)
+    const roles = kind === "node" ? CG_ROLES.node : texts.map(() => "label");
     texts.forEach((t, i) => {
       const role = roles[i];
       if (!role) return;
       t.classList.add("cg-" + role);
-      if (CG_SUFFIX[role]) t.id = g.id + CG_SUFFIX[role];
+      if (CG_SUFFIX[role]) t.id = g.id + CG_SUFFIX[role] + (kind === "edge" && i ? i + 1 : "");
     });
     if (kind === "edge") {
       const chip = [...g.querySelectorAll(":scope > polygon")]
         .find((p) => (p.getAttribute("fill") || "").toLowerCase() === "#ffffff");
-      const label = texts[texts.length - 1];
-      if (chip && label) {
+      if (chip && texts.length) {
         chip.classList.add("cg-chip");
         const xs = chip.getAttribute("points").trim().split(/\s+/).map((p) => parseFloat(p));
-        label.setAttribute("text-anchor", "middle");
-        label.setAttribute("x", ((Math.min(...xs) + Math.max(...xs)) / 2).toFixed(2));
+        for (const label of texts) {  // centred on the chip: shorter numbers stay centred
+          label.setAttribute("text-anchor", "middle");
+          label.setAttribute("x", ((Math.min(...xs) + Math.max(...xs)) / 2).toFixed(2));
+        }
       }
     }
   }
@@ -93,6 +94,24 @@ class CgGraphView {
       this.shown.cls.set(id, cls);
     }
     this.svg.setAttribute("aria-label", description);
+    this.reveal();
+  }
+
+  // A drawing larger than its box scrolls: bring the current node or edge into view.
+  reveal() {
+    const box = this.box;
+    if (box.scrollWidth <= box.clientWidth && box.scrollHeight <= box.clientHeight) return;
+    const current = this.svg.querySelector(".cg-current");
+    if (!current) return;
+    const r = current.getBoundingClientRect();
+    const b = box.getBoundingClientRect();
+    const margin = 24;
+    if (r.left < b.left + margin || r.right > b.right - margin) {
+      box.scrollLeft += r.left + r.width / 2 - (b.left + b.width / 2);
+    }
+    if (r.top < b.top + margin || r.bottom > b.bottom - margin) {
+      box.scrollTop += r.top + r.height / 2 - (b.top + b.height / 2);
+    }
   }
 
   fitScale() {
