@@ -201,8 +201,9 @@ function geometry([scopeSelector, allowScroll]) {
       const cs = getComputedStyle(e);
       const q = e.getBoundingClientRect();
       const scrolls = v => v === 'auto' || v === 'scroll';
+      // reachable by scrolling this box (checked as a part of its own): nothing above cuts it
       if (allowScroll && e !== stop && (scrolls(cs.overflowX) || scrolls(cs.overflowY))) {
-        scrolled = true; continue; }
+        scrolled = true; break; }
       if (cs.overflowX !== 'visible') { l = Math.max(l, q.left); rt = Math.min(rt, q.right); }
       if (cs.overflowY !== 'visible' && e !== stop) { t = Math.max(t, q.top); b = Math.min(b, q.bottom); }
       if (e === stop) break;
