@@ -231,7 +231,8 @@ class Console:
         self.ignore = ignore
         page.on("console", lambda m: m.type == "error" and self._add(
             f"console.error: {m.text} ({m.location.get('url', '')})"))
-        page.on("pageerror", lambda e: self._add(f"page error: {e}"))
+        page.on("pageerror", lambda e: self._add(
+            f"page error: {e} | {' / '.join((e.stack or '').splitlines()[1:3]).strip()}"))
 
     def _add(self, message: str) -> None:
         for pattern, reason in self.ignore:
