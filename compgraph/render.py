@@ -87,6 +87,11 @@ class Picture:
                                                       self.state.classes))
         return self._svg
 
+    @property
+    def value(self) -> str:
+        """The SVG, as `.svg` (the name the widgets' `.picture.value` had)."""
+        return self.svg
+
     def pipe(self, format: str = "svg", encoding: str | None = None) -> Any:
         """The picture in a graphviz output format (png, pdf, ...), drawn by the kernel's dot."""
         if format == "svg":

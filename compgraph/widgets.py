@@ -95,17 +95,17 @@ class FrontEnd(anywidget.AnyWidget):
     @property
     def svg(self) -> str:
         """The SVG of the step shown now (drawn by the kernel's `dot`)."""
-        state = state_at(self.scene, self.step)
-        drawing = self._drawing()
-        if drawing.svg is None:
-            from .scene import INSTALL_DOT, GraphvizMissing
-            raise GraphvizMissing(INSTALL_DOT)
-        return styled_svg(apply_state(drawing.svg, state.texts, state.classes))
+        return self.picture.svg
 
     @property
-    def picture(self) -> _PictureView:
-        """The step shown now as a picture: `.picture.value` is its SVG."""
-        return _PictureView(self)
+    def picture(self) -> Picture:
+        """The step shown now as a static picture: `display(widget.picture)` shows it (also in
+        untrusted notebooks); `.svg` (or `.value`) is its SVG."""
+        return self.picture_at(self.step)
+
+    def picture_at(self, index: int) -> Picture:
+        step = self.scene["steps"][index]
+        return Picture(self._drawing(), state_at(self.scene, index), step["description"])
 
     @property
     def explanation_text(self) -> str:
@@ -127,12 +127,11 @@ class FrontEnd(anywidget.AnyWidget):
         # where everything is known, and a line saying how to step through it.
         steps = self.scene.get("steps", [])
         if steps and self.scene.get("svg"):
-            last = state_at(self.scene, len(steps) - 1)
-            svg = styled_svg(apply_state(self.scene["svg"], last.texts, last.classes))
+            last = self.picture_at(len(steps) - 1)
             noun = self.scene.get("noun", "step")
             caption = (f"{type(self).__name__}: {len(steps)} {noun}s, shown at the last one. "
                        f"Run the notebook to step through them.")
-            data["text/html"] = (f"{img_html(svg, steps[-1]['description'])}"
+            data["text/html"] = (f"{img_html(last.svg, last.description)}"
                                  f'<div style="font-size: 12px; font-style: italic">'
                                  f"{html.escape(caption)}</div>")
         return data, meta
@@ -143,21 +142,14 @@ class FrontEnd(anywidget.AnyWidget):
         return export_html(self, path)
 
 
-class _PictureView:
-    def __init__(self, widget: FrontEnd):
-        self.widget = widget
-
-    @property
-    def value(self) -> str:
-        return self.widget.svg
-
-
 def _scene_key(dot: str) -> str:
     return hashlib.sha256(dot.encode()).hexdigest()[:16]
 
 
 def _base_scene(kind: str, drawing: Drawing, title: str) -> dict[str, Any]:
-    return {"kind": kind, "title": title, "dot": drawing.dot, "svg": drawing.svg or "",
+    # the DOT goes along only when the browser has to lay it out (no SVG from the kernel)
+    return {"kind": kind, "title": title, "dot": "" if drawing.svg else drawing.dot,
+            "svg": drawing.svg or "",
             "key": _scene_key(drawing.dot), "legend": legend_items(kind), "play_ms": PLAY_MS}
 
 

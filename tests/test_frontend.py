@@ -61,9 +61,13 @@ def test_front_end_modules_are_joined_without_imports():
 
 
 def test_the_package_ships_the_front_end():
-    text = (ROOT / "pyproject.toml").read_text()
-    assert '"static/*.js", "static/*.css", "static/vendor/*"' in text
+    text = (ROOT / "pyproject.toml").read_text()  # (tomllib is 3.11+; the package runs on 3.10)
+    assert 'packages = ["compgraph", "compgraph.static", "compgraph.static.vendor"]' in text
+    assert '"compgraph.static" = ["*.js", "*.css"]' in text
+    assert '"compgraph.static.vendor" = ["viz.js", "VIZ.json"]' in text
     assert '"anywidget>=0.9"' in text
+    shipped = {p.name for p in STATIC.glob("*.js")} | {p.name for p in STATIC.glob("*.css")}
+    assert set(widgets.MODULES) <= shipped and {"entry_anywidget.js", "entry_export.js"} <= shipped
     assert "anywidget>=0.9" in (ROOT / "requirements.txt").read_text()
 
 
@@ -229,6 +233,18 @@ def test_exported_page_steps_offline_by_buttons_and_keys(tmp_path, monkeypatch, 
         page.keyboard.press("ArrowLeft")
         expect(position).to_have_text(f"step {n - 1} of {n} · backward 5/6")
         assert "cg-current" in (svg.locator(".edge.cg-current").get_attribute("class") or "")
+
+        # Play and Pause: one toggle that keeps the place
+        page.keyboard.press("Home")
+        play = root.locator("button[data-action=play]")
+        play.click()
+        expect(play).to_have_attribute("title", "Pause")
+        expect(position).to_have_text(re.compile(rf"^step 3 of {n} "), timeout=5000)
+        play.click()
+        expect(play).to_have_attribute("title", "Play")
+        paused_at = position.text_content()
+        page.wait_for_timeout(1500)
+        assert position.text_content() == paused_at and not paused_at.startswith("step 1 ")
 
     _open_offline(path, check)
 

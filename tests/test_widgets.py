@@ -253,6 +253,8 @@ def test_path_explorer_lists_both_paths_and_their_sum():
             d.edge(names[1], names[0]), d.edge(names[2], names[1])}
     explorer.chooser.value = -1
     assert explorer.picture.value == all_svg
+    shown = explorer.picture._repr_mimebundle_()  # display(explorer.picture): an image
+    assert set(shown) == {"text/html", "text/plain"} and "<img src=" in shown["text/html"]
     with pytest.raises(cg.CompgraphError, match="-1 .all paths. or 0 to 1, got 2"):
         explorer.chooser.value = 2
 
