@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import io
 import json
 import math
 import numbers
@@ -23,23 +22,21 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
-import ipywidgets as widgets
 import traitlets
 
-from . import nn
 from .errors import CompgraphError
 from .graph import Graph, Node
-from .render import Picture, img_html, static_text, styled_svg
+from .render import Picture, img_html, static_text
 from .scene import (
     MAX_PATHS,
     Drawing,
     StateBuilder,
-    apply_state,
     legend_items,
     state_at,
     trace_scene,
 )
 from .trace import Trace, forward_mode_trace, trace
+from .training import TrainingExplorer  # it lives with the data it shows
 
 # The front end, in the order the files are joined: no module imports another; the entry comes
 # last and is the only one that exports.
@@ -376,87 +373,15 @@ class PictureWidget(FrontEnd):
         return self.drawing
 
 
-class TrainingExplorer(widgets.VBox):
-    """XOR training: a slider over epochs shows the loss curve with a marker, the decision
-    boundary at that epoch, and the graph's values and gradients for one training sample."""
-
-    def __init__(self, history: nn.History | None = None, *, seed: int = 0, lr: float = 1.0,
-                 epochs: int = 2000):
-        from .render import render
-        self._render = render
-        self.history = history if history is not None else nn.train_xor(seed, lr, epochs)
-        last = len(self.history.theta1) - 1
-        self.net = nn.sigmoid_net(self.history.theta1[0], self.history.theta2[0])
-        self.net.graph.forward(X=nn.XOR_X[:1], y=nn.XOR_Y[:1])
-        self.drawing = Drawing(self.net.graph, "BT")
-        self.epoch = widgets.IntSlider(value=last, min=0, max=last, description="epoch",
-                                       continuous_update=False,
-                                       layout=widgets.Layout(width="420px"))
-        self.sample = widgets.Dropdown(
-            options=[(f"x = ({a:g}, {b:g}), y = {t:g}", i)
-                     for i, ((a, b), t) in enumerate(zip(nn.XOR_X, nn.XOR_Y.ravel()))],
-            value=0, description="sample")
-        self.plot = widgets.Image(format="png")
-        # with the kernel's dot: an <img> of the SVG; without: the graph laid out in the browser
-        self.picture: widgets.DOMWidget | None = widgets.HTML() if self.drawing.svg else None
-        self.epoch.add_class("cg-epoch")
-        self.sample.add_class("cg-sample")
-        self.plot.add_class("cg-plot")
-        self.explanation = widgets.HTML()
-        for control in (self.epoch, self.sample):
-            control.observe(lambda _: self._show(), names="value")
-        self._show()
-        super().__init__([widgets.HBox([self.epoch, self.sample]), self.plot,
-                          self.explanation, self.picture])
-
-    def _show(self) -> None:
-        e, i = self.epoch.value, self.sample.value
-        self.net.theta1.value = self.history.theta1[e]
-        self.net.theta2.value = self.history.theta2[e]
-        steps = trace(self.net.graph, X=nn.XOR_X[i:i + 1], y=nn.XOR_Y[i:i + 1])
-        scene = trace_scene(self.drawing, steps)
-        state = state_at(scene, len(steps) - 1)
-        described = f"the graph at epoch {e}, sample {i}"
-        if self.drawing.svg:
-            svg = styled_svg(apply_state(self.drawing.svg, state.texts, state.classes))
-            self.picture.value = img_html(svg, described)
-        elif self.picture is None:
-            self.picture = PictureWidget(Picture(self.drawing, state, described))
-        else:
-            self.picture.show(Picture(self.drawing, state, described))
-        self.plot.value = self._plot_png(e)
-        predictions = nn.predict(self.history.theta1[e], self.history.theta2[e], nn.XOR_X).ravel()
-        table = ", ".join(f"{p:.3f}" for p in predictions)
-        body = "<br>".join(html.escape(line) for line in (
-            f"epoch {e}: cost C = {self.history.losses[e]:.4g}; "
-            f"{self.history.correct(e)}/4 correct",
-            f"L3 for the four samples: {table}",
-            f"graph below: sample {i}, its values and ∂C/∂· for that one sample"))
-        self.explanation.value = (f'<div class="cg-explanation" style="font-family: monospace; '
-                                  f'padding: 4px 8px">{body}</div>')
-
-    def _plot_png(self, epoch: int) -> bytes:
-        from matplotlib.figure import Figure  # a Figure of its own: no pyplot state, no display
-
-        from . import plots
-        fig = Figure(figsize=(9, 3.6), dpi=80)
-        left, right = fig.subplots(1, 2)
-        plots.loss_curve(left, self.history.losses, epoch)
-        plots.decision_boundary(right, self.history.theta1[epoch], self.history.theta2[epoch])
-        right.set_title(f"decision boundary at epoch {epoch}")
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
-
-
 # --- standalone export -----------------------------------------------------------------------
 
 def export_html(widget: FrontEnd, path: str | Path) -> Path:
     """Write `widget` as one self-contained HTML file: the same front end and scene, stepping in
     the page, no kernel, no network."""
+    if isinstance(widget, TrainingExplorer):  # its own front end and data
+        return widget.export_html(path)
     if not isinstance(widget, FrontEnd):
-        raise CompgraphError(f"export_html takes a Stepper or PathExplorer, got "
+        raise CompgraphError(f"export_html takes a Stepper, PathExplorer or TrainingExplorer, got "
                              f"{type(widget).__name__}")
     scene = dict(widget.scene)
     scene.pop("inputs", None)  # no kernel to recompute with

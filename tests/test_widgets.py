@@ -270,34 +270,8 @@ def test_path_explorer_limit_counts_before_listing():
         cg.PathExplorer(g, "x", x=0.3)
 
 
-def test_training_explorer_follows_epoch_and_sample():
-    explorer = cg.TrainingExplorer(seed=0, epochs=300)
-    assert explorer.epoch.value == explorer.epoch.max == len(explorer.history.theta1) - 1
-    picture, plot = explorer.picture.value, explorer.plot.value
-    assert plot[:8] == b"\x89PNG\r\n\x1a\n" and picture.startswith("<img ")
-    explorer.epoch.value = 0
-    assert explorer.picture.value != picture and explorer.plot.value != plot
-    at_epoch_0 = explorer.picture.value, explorer.plot.value
-    explorer.sample.value = 3
-    assert explorer.picture.value != at_epoch_0[0]
-    assert explorer.plot.value == at_epoch_0[1]  # the plot depends on the epoch only
-
-
 def test_export_refuses_what_it_cannot_export(tmp_path):
-    with pytest.raises(cg.CompgraphError, match="takes a Stepper or PathExplorer, got int"):
+    with pytest.raises(cg.CompgraphError,
+                       match="takes a Stepper, PathExplorer or TrainingExplorer, got int"):
         cg.export_html(3, tmp_path / "x.html")
     assert scene.MAX_PATHS == 50
-
-
-def test_training_explorer_without_dot_draws_in_the_browser(monkeypatch, tmp_path):
-    monkeypatch.setenv("PATH", str(tmp_path))  # no dot there
-    explorer = cg.TrainingExplorer(seed=0, epochs=50)
-    picture = explorer.picture
-    assert isinstance(picture, cg.widgets.PictureWidget) and picture in explorer.children
-    assert picture.scene["svg"] == "" and picture.scene["dot"].startswith("digraph")
-    before = dict(picture.scene["base"]["text"])
-    explorer.epoch.value = 0
-    assert explorer.picture is picture, "the same widget, shown in another state"
-    after = picture.scene["base"]["text"]
-    assert after != before and set(after) == set(before)
-    assert picture.scene["steps"][0]["description"] == "the graph at epoch 0, sample 0"
