@@ -76,10 +76,13 @@ class Executed:
                                                                       outputs, dot)
         committed = nbformat.read(source, as_version=4)
         self.widget_outputs = sum(WIDGET_VIEW in o["mimes"] for cell in outputs for o in cell)
-        # Cells that make a stepping widget: a run that stopped early must not pass for having
-        # fewer widgets to check.
-        self.steppers = sum(bool(STEPPING.search(c.source)) for c in committed.cells
-                            if c.cell_type == "code")
+        # Cells that make a stepping widget and show a widget (in the file or after this run): a
+        # run that stopped early must not pass for having fewer widgets to check.
+        self.steppers = sum(
+            bool(STEPPING.search(c.source)) and (
+                any(WIDGET_VIEW in o.get("data", {}) for o in c.get("outputs", []))
+                or any(WIDGET_VIEW in o["mimes"] for o in run))
+            for c, run in zip(committed.cells, outputs) if c.cell_type == "code")
         self.stem = source.stem
 
     @property
@@ -129,7 +132,7 @@ def position(widget) -> str:
     return " ".join(widget.locator(".cg-position").inner_text().split())
 
 
-POSITION = re.compile(r"^step (\d+) of (\d+)( · .+)?$")
+POSITION = re.compile(r"^(?:step|path) (\d+) of (\d+)( · .+)?$")
 
 
 def step_widget(page, widget, where: str) -> list[str]:
@@ -151,9 +154,16 @@ def step_widget(page, widget, where: str) -> list[str]:
             problems.append(f"{where}: {button.count()} button[data-action={action}]")
         elif not (button.get_attribute("title") and button.get_attribute("aria-label")):
             problems.append(f"{where}: button {action} lacks a title or an aria-label")
-    if problems:
-        return problems
     widget.scroll_into_view_if_needed()
+    if widget.locator("button[data-action=next]").count() == 1:
+        problems += step_with_buttons(page, widget, svg, where)
+    if kind == "training":
+        problems += training_keys(page, widget, where)
+    return problems + kind_controls(page, widget, kind, where)
+
+
+def step_with_buttons(page, widget, svg, where: str) -> list[str]:
+    problems: list[str] = []
     nxt = widget.locator("button[data-action=next]")
     labels = [svg.get_attribute("aria-label")]
     for press in range(3):
@@ -169,7 +179,8 @@ def step_widget(page, widget, where: str) -> list[str]:
     text = position(widget)
     match = POSITION.match(text)
     if not match:
-        return problems + [f"{where}: position reads {text!r}, not 'step i of n · …'"]
+        return problems + [f"{where}: position reads {text!r}, not 'step i of n · …'"
+                           " (or 'path i of n')"]
     total = int(match.group(2))
     # Keys work when the widget has focus.
     widget.focus()
@@ -189,6 +200,32 @@ def step_widget(page, widget, where: str) -> list[str]:
     for action in ("first", "prev"):
         if not widget.locator(f"button[data-action={action}]").is_disabled():
             problems.append(f"{where}: {action} is not disabled at the first step")
+    return problems
+
+
+def training_keys(page, widget, where: str) -> list[str]:
+    """←/→/Home/End on the focused TrainingExplorer move the epoch slider."""
+    problems: list[str] = []
+    epoch = widget.locator("input.cg-epoch")
+    if epoch.count() != 1:
+        return [f"{where}: no input.cg-epoch"]
+    lo, hi = (int(epoch.get_attribute(a)) for a in ("min", "max"))
+    widget.focus()
+    for key, expected in (("Home", lo), ("End", hi)):
+        page.keyboard.press(key)
+        page.wait_for_timeout(50)
+        if int(epoch.input_value()) != expected:
+            problems.append(f"{where}: after {key} the epoch slider reads {epoch.input_value()}, "
+                            f"expected {expected}")
+    before = snapshot(widget)
+    page.keyboard.press("ArrowLeft")
+    if not wait_changed(page, widget, before):
+        problems.append(f"{where}: ArrowLeft on the focused widget changed nothing")
+    return problems
+
+
+def kind_controls(page, widget, kind: str, where: str) -> list[str]:
+    problems: list[str] = []
     if kind == "training":
         epoch = widget.locator("input.cg-epoch")
         if epoch.count() != 1:
