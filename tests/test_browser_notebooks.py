@@ -8,6 +8,7 @@ artifacts/. One JupyterLab per server kind for the module, one Chromium."""
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 from pathlib import Path
@@ -43,7 +44,30 @@ IGNORED_CONSOLE: tuple[tuple[str, str], ...] = ()
 BARE_REPRS = [r"<compgraph\.", r"\b(Stepper|PathExplorer|TrainingExplorer)\(",
               r"\b(VBox|HBox|Button|HTML|IntSlider|Image)\(children=", r"<IPython\.core\.display",
               r"<graphviz\.", r"Error displaying widget", r"model not found"]
-STEPPING = re.compile(r"\b(Stepper|PathExplorer|TrainingExplorer)\(")
+STEPPING = ("Stepper", "PathExplorer", "TrainingExplorer")
+
+
+def shows_stepping_widget(source: str) -> bool:
+    """Does the cell end by showing a Stepper, PathExplorer or TrainingExplorer (made there, or
+    named after one made there, or display()ed)?"""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:  # IPython syntax: not one of ours
+        return False
+
+    def makes(node) -> bool:
+        return isinstance(node, ast.Call) and (
+            getattr(node.func, "attr", None) in STEPPING or getattr(node.func, "id", None)
+            in STEPPING)
+
+    names = {t.id for stmt in body if isinstance(stmt, ast.Assign) and makes(stmt.value)
+             for t in stmt.targets if isinstance(t, ast.Name)}
+    if not body or not isinstance(body[-1], ast.Expr):
+        return False
+    shown = body[-1].value
+    if isinstance(shown, ast.Call) and getattr(shown.func, "id", None) == "display" and shown.args:
+        shown = shown.args[0]
+    return makes(shown) or (isinstance(shown, ast.Name) and shown.id in names)
 WIDTH, HEIGHT, NARROW = 1400, 900, 800
 MAX_WIDGET_HEIGHT = 850
 MIN_TEXT_PX = 10
@@ -78,11 +102,8 @@ class Executed:
         self.widget_outputs = sum(WIDGET_VIEW in o["mimes"] for cell in outputs for o in cell)
         # Cells that make a stepping widget and show a widget (in the file or after this run): a
         # run that stopped early must not pass for having fewer widgets to check.
-        self.steppers = sum(
-            bool(STEPPING.search(c.source)) and (
-                any(WIDGET_VIEW in o.get("data", {}) for o in c.get("outputs", []))
-                or any(WIDGET_VIEW in o["mimes"] for o in run))
-            for c, run in zip(committed.cells, outputs) if c.cell_type == "code")
+        self.steppers = sum(shows_stepping_widget(c.source) for c in committed.cells
+                            if c.cell_type == "code")
         self.stem = source.stem
 
     @property
@@ -181,17 +202,25 @@ def step_with_buttons(page, widget, svg, where: str) -> list[str]:
     if not match:
         return problems + [f"{where}: position reads {text!r}, not 'step i of n · …'"
                            " (or 'path i of n')"]
-    total = int(match.group(2))
+    chooser = widget.locator("select.cg-path")
+
+    def at() -> tuple[int, int]:
+        """(1-based place, count): a PathExplorer's choices include "all paths" first."""
+        if chooser.count():
+            return chooser.evaluate("s => [s.selectedIndex + 1, s.options.length]")
+        got = POSITION.match(position(widget))
+        return (int(got.group(1)), int(got.group(2))) if got else (-1, -1)
+
+    total = at()[1]
     # Keys work when the widget has focus.
     widget.focus()
     keys = (("Home", 1), ("End", total), ("ArrowLeft", total - 1), ("ArrowRight", total))
     for key, expected in keys:
         page.keyboard.press(key)
         page.wait_for_timeout(50)
-        got = POSITION.match(position(widget))
-        if not got or int(got.group(1)) != expected:
+        if at()[0] != expected:
             problems.append(f"{where}: after {key} the position reads {position(widget)!r}, "
-                            f"expected step {expected} of {total}")
+                            f"expected {expected} of {total}")
     # At the end, Next and Last are disabled; at the start, First and Previous.
     for action in ("next", "last"):
         if not widget.locator(f"button[data-action={action}]").is_disabled():
