@@ -159,7 +159,10 @@ def update_results(table: list[tuple[str, str, str, str, str]], when: str) -> No
     text = RESULTS.read_text().splitlines() if RESULTS.exists() else ["# Benchmark results", ""]
     text = [line for line in text
             if not line.startswith((f"| {ROW_PREFIX}", f"- **{ROW_PREFIX}"))]
-    new_rows = [f"| {n} | {fig} | — | — | {goal} | {res} |" for n, fig, goal, res, _ in table]
+    header = next((line for line in text if line.startswith("| benchmark")), None)
+    columns = header.count("|") - 1 if header else 6  # name, figure, ..., goal, result
+    new_rows = ["| " + " | ".join([n, fig, *["—"] * (columns - 4), goal, res]) + " |"
+                for n, fig, goal, res, _ in table]
     table_end = max((i for i, line in enumerate(text) if line.startswith("|")), default=None)
     if table_end is None:
         text += ["| benchmark | compgraph | peer | ratio | goal | result |",
