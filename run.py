@@ -174,7 +174,7 @@ def venv_problems() -> list[tuple[str | None, str]]:
 
 def python_runs() -> bool:
     try:
-        return subprocess.run([str(PYTHON), "-c", "import pip"], capture_output=True,
+        return subprocess.run([str(PYTHON), "-c", "import sys"], capture_output=True,
                               timeout=120).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False

@@ -1,18 +1,24 @@
-"""Matplotlib pictures for the lessons: loss curves and decision boundaries."""
+"""Matplotlib pictures for the lessons: loss curves and decision boundaries.
+
+They draw on Axes the caller made, so nothing here imports pyplot: importing compgraph must not
+start matplotlib (which writes its font cache into the home directory) or pick a backend."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from .nn import XOR_X, XOR_Y, predict
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 CLASS_COLOURS = ("#0072B2", "#E69F00")  # Okabe–Ito blue and orange: class 0 and class 1
 
 
-def loss_curve(ax: plt.Axes, losses: Sequence[float], epoch: int | None = None,
+def loss_curve(ax: Axes, losses: Sequence[float], epoch: int | None = None,
                label: str | None = None) -> None:
     """Cost against epoch (log scale), with a marker at `epoch` if given."""
     ax.plot(np.arange(len(losses)), losses, color="#333333", lw=1.5, label=label)
@@ -25,7 +31,7 @@ def loss_curve(ax: plt.Axes, losses: Sequence[float], epoch: int | None = None,
     ax.grid(True, which="both", alpha=0.3)
 
 
-def decision_boundary(ax: plt.Axes, theta1: np.ndarray, theta2: np.ndarray,
+def decision_boundary(ax: Axes, theta1: np.ndarray, theta2: np.ndarray,
                       X: np.ndarray = XOR_X, y: np.ndarray = XOR_Y, resolution: int = 120) -> None:
     """The network's output L3 over the plane, its 0.5 contour, and the training points."""
     grid = np.linspace(-0.5, 1.5, resolution)
