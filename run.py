@@ -352,7 +352,10 @@ def main(argv: list[str]) -> int:
     if action == "lock":
         ensure_venv()
         return relock(extra)
-    setup(for_tests=action == "test")
+    if action == "lite":  # the site needs neither dot nor a browser to be built
+        ensure_venv()
+    else:
+        setup(for_tests=action == "test")
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     if action == "lab":
         say("opening JupyterLab on notebooks/ (Ctrl-C to stop)")
