@@ -149,3 +149,14 @@ def test_the_site_lists_and_opens_every_notebook_in_chromium(served):
                 expect(panel.locator(".jp-RenderedMarkdown h1").first).to_contain_text(words)
         finally:
             browser.close()
+
+
+def test_the_pages_workflow_publishes_what_run_py_builds():
+    import yaml
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
+    steps = workflow["jobs"]["build"]["steps"]
+    assert any(step.get("run") == "python3 run.py lite" for step in steps)
+    [upload] = [step for step in steps if "upload-pages-artifact" in step.get("uses", "")]
+    assert upload["with"]["path"] == "build/lite"
+    run_py = (ROOT / "run.py").read_text()
+    assert 'LITE_OUTPUT = ROOT / "build" / "lite"' in run_py
