@@ -8,9 +8,10 @@
                            # (add --upgrade to move every pin to the newest release in range)
     python3 run.py bench   # set up with the benchmark peers, then run benchmarks/ (RESULTS.md)
 
-Set-up: a virtual environment in .venv holding exactly the versions in requirements.lock plus the
-package itself, graphviz's `dot`, and for the tests a Chromium for the browser tests. Every run
-checks that the environment still matches the lock and that its key modules import; what is
+Set-up: a virtual environment in .venv holding requirements.txt's packages and the package itself
+at exactly the versions in requirements.lock, graphviz's `dot`, and for the tests a Chromium for
+the browser tests (the JupyterLite builder gets an environment of its own, build/lite-env). Every
+run checks that the environment still matches the lock and that its key modules import; what is
 missing or broken is reinstalled, so a second run takes seconds and a damaged .venv repairs itself.
 A system program that is missing is installed where that needs no password (root with apt-get,
 Homebrew, an active conda environment); otherwise the script stops and prints the one command to
@@ -43,6 +44,7 @@ LOCK = ROOT / "requirements.lock"
 SETUP_LOCK = ROOT / ".venv.setup-lock"  # beside .venv, not in it: it guards .venv's creation
 LITE_CONFIG = ROOT / "lite"
 LITE_OUTPUT = ROOT / "build" / "lite"
+LITE_VENV = ROOT / "build" / "lite-env"  # the site's builder: never in .venv (see lite/)
 
 # Modules that must import in .venv, with the distribution that provides each (reinstalled when
 # its import fails). jupyterlab and nbconvert take seconds to import, so for them (pure Python) it
@@ -51,11 +53,10 @@ LITE_OUTPUT = ROOT / "build" / "lite"
 IMPORTS = {"numpy": "numpy", "matplotlib": "matplotlib", "ipywidgets": "ipywidgets",
            "anywidget": "anywidget", "graphviz": "graphviz", "nbval": "nbval", "pytest": "pytest",
            "hypothesis": "hypothesis", "playwright": "playwright"}
-FINDS = {"jupyterlab": "jupyterlab", "nbconvert": "nbconvert",
-         "jupyterlite_core": "jupyterlite-core",
-         "jupyterlite_pyodide_kernel": "jupyterlite-pyodide-kernel"}
+FINDS = {"jupyterlab": "jupyterlab", "nbconvert": "nbconvert"}
 # The resolver's command, kept here so that the lock's header names the command to re-run.
-LOCK_COMMAND = ["pip", "compile", "pyproject.toml", "requirements.txt", "--universal",
+LOCK_COMMAND = ["pip", "compile", "pyproject.toml", "requirements.txt", "lite/requirements.txt",
+                "--universal",
                 "--python-version", "3.10", "--no-config", "--quiet",
                 "--custom-compile-command", "python3 run.py lock", "-o", "requirements.lock"]
 
@@ -68,10 +69,12 @@ CHROMIUM_PATHS = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/go
                   "/Applications/Chromium.app/Contents/MacOS/Chromium",
                   "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"]
 
-# Runs inside .venv: compares installed versions with the lock's pins (markers evaluated for this
-# interpreter) and imports the key modules. Prints a JSON list of [distribution, problem] pairs.
+# Runs inside .venv. From the roots (requirements.txt's packages and compgraph) it walks what each
+# installed distribution requires, and reports what is missing or not at the lock's version (lock
+# markers evaluated for this interpreter); then it imports the key modules. Prints a JSON list of
+# [distribution or null, problem] pairs.
 CHECK_SCRIPT = r"""
-import importlib, importlib.metadata as metadata, importlib.util, json, sys
+import importlib, importlib.metadata as metadata, importlib.util, json, re, sys
 from pathlib import Path
 try:
     from packaging.requirements import Requirement
@@ -79,21 +82,36 @@ try:
 except ImportError:  # packaging itself broken or missing: pip always carries a copy
     from pip._vendor.packaging.requirements import Requirement
     from pip._vendor.packaging.version import Version
-pins, imports, finds, root = json.loads(sys.argv[1])
-problems = []
+pins, roots, imports, finds, root = json.loads(sys.argv[1])
+canonical = lambda name: re.sub(r"[-_.]+", "-", name).lower()
+locked = {}
 for line in pins:
     requirement = Requirement(line)
-    if requirement.marker is not None and not requirement.marker.evaluate():
+    if requirement.marker is None or requirement.marker.evaluate():
+        locked[canonical(requirement.name)] = next(iter(requirement.specifier)).version
+problems, seen = [], set()
+queue = [(Requirement(line), None) for line in roots]
+while queue:
+    requirement, needed_by = queue.pop(0)
+    name, extras = canonical(requirement.name), sorted(requirement.extras) or [""]
+    if (name, tuple(extras)) in seen:
         continue
-    wanted = next(iter(requirement.specifier)).version
+    seen.add((name, tuple(extras)))
+    culprit = None if name == "compgraph" else requirement.name  # compgraph: reinstall -e .
     try:
         installed = metadata.version(requirement.name)
     except metadata.PackageNotFoundError:
-        problems.append([requirement.name, f"{requirement.name} is not installed"])
+        why = f" (needed by {needed_by})" if needed_by else ""
+        problems.append([culprit, f"{requirement.name} is not installed{why}"])
         continue
-    if Version(installed) != Version(wanted):
-        problems.append([requirement.name, f"{requirement.name} is {installed}, the lock says "
-                                           f"{wanted}"])
+    if name in locked and Version(installed) != Version(locked[name]):
+        problems.append([culprit, f"{requirement.name} is {installed}, the lock says "
+                                  f"{locked[name]}"])
+    for line in metadata.requires(requirement.name) or []:
+        dependency = Requirement(line)
+        if dependency.marker is None or any(dependency.marker.evaluate({"extra": extra})
+                                            for extra in extras):
+            queue.append((dependency, requirement.name))
 for module, distribution in imports.items():
     try:
         importlib.import_module(module)
@@ -154,9 +172,9 @@ def setup_lock(path: Path | None = None) -> Iterator[None]:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def lock_pins(lock: Path | None = None) -> list[str]:
-    """The requirement lines of the lock (name==version ; marker), comments and options dropped."""
-    lines = (line.split("#", 1)[0].strip() for line in (lock or LOCK).read_text().splitlines())
+def requirement_lines(path: Path) -> list[str]:
+    """The requirement lines of a requirements file, comments and options dropped."""
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
     return [line for line in lines if line and not line.startswith("-")]
 
 
@@ -164,7 +182,9 @@ def venv_problems() -> list[tuple[str | None, str]]:
     """What is wrong with .venv: lock pins not matched, key modules not importing, compgraph not
     installed from this checkout. Empty when all is well."""
     done = subprocess.run(
-        [str(PYTHON), "-c", CHECK_SCRIPT, json.dumps([lock_pins(), IMPORTS, FINDS, str(ROOT)])],
+        [str(PYTHON), "-c", CHECK_SCRIPT, json.dumps([requirement_lines(LOCK),
+                                            [*requirement_lines(ROOT / "requirements.txt"),
+                                             "compgraph"], IMPORTS, FINDS, str(ROOT)])],
         capture_output=True, text=True, cwd=tempfile.gettempdir(),  # not ROOT: no local imports
         env={**os.environ, "PYTHONNOUSERSITE": "1", "MPLCONFIGDIR": tempfile.gettempdir()})
     if done.returncode != 0:
@@ -187,7 +207,8 @@ def delete_advice() -> str:
 
 def install() -> None:
     run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(PYTHON, "-m", "pip", "install", "--quiet", "-r", LOCK, "-e", ROOT)
+    run(PYTHON, "-m", "pip", "install", "--quiet", "-c", LOCK, "-r", ROOT / "requirements.txt",
+        "-e", ROOT)
 
 
 def ensure_venv() -> None:
@@ -201,7 +222,8 @@ def ensure_venv() -> None:
             sys.exit(f"[compgraph] The Python in {VENV} does not start (was the Python it was "
                      f"made from removed or upgraded?). {delete_advice()}")
         wanted = hashlib.sha256(b"".join(
-            (ROOT / f).read_bytes() for f in ("requirements.lock", "pyproject.toml"))).hexdigest()
+            (ROOT / f).read_bytes() for f in ("requirements.lock", "requirements.txt",
+                                              "pyproject.toml"))).hexdigest()
         stamped = STAMP.exists() and STAMP.read_text() == wanted
         problems = venv_problems() if stamped else []
         if stamped and not problems:
@@ -302,14 +324,29 @@ def ensure_bench() -> None:
 
 def relock(extra: list[str]) -> int:
     """Re-resolve requirements.lock with uv (itself pinned in the lock, so in .venv)."""
-    say("resolving requirements.lock from pyproject.toml and requirements.txt")
+    say("resolving requirements.lock from pyproject.toml and both requirements.txt files")
     code = subprocess.call([str(BIN / "uv"), *LOCK_COMMAND, *extra], cwd=ROOT)
     if code == 0:
         say("done; `git diff requirements.lock` shows what moved. The next run installs it.")
     return code
 
 
-def build_wheel(wheel_dir: Path) -> Path:
+def uv(*args: str | Path, **kwargs) -> None:
+    run(BIN / ("uv.exe" if os.name == "nt" else "uv"), *args, **kwargs)
+
+
+def ensure_lite_env() -> Path:
+    """The site's builder in an environment of its own, at the lock's versions (uv: seconds)."""
+    lite_bin = LITE_VENV / ("Scripts" if os.name == "nt" else "bin")
+    python = lite_bin / ("python.exe" if os.name == "nt" else "python")
+    if not python.exists():
+        uv("venv", "--no-config", "--quiet", "--python", PYTHON, LITE_VENV)
+    uv("pip", "install", "--no-config", "--quiet", "--python", python, "-c", LOCK,
+       "-r", LITE_CONFIG / "requirements.txt")
+    return python
+
+
+def build_wheel(python: Path, wheel_dir: Path) -> Path:
     """The package as a wheel (pure Python), built offline with the lock's setuptools, from a
     clean copy of the source (an in-place build would reuse a stale build/ folder)."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -317,8 +354,8 @@ def build_wheel(wheel_dir: Path) -> Path:
         shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
             ".git", ".venv", "build", "*.egg-info", "__pycache__", ".*cache", "artifacts", "lite",
             "notebooks", "tests", "benchmarks", "node_modules"))
-        run(PYTHON, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-            "--wheel-dir", source / "dist", source, cwd=source)
+        uv("build", "--no-config", "--quiet", "--wheel", "--no-build-isolation", "--python",
+           python, "--out-dir", source / "dist", source)
         wheels = sorted((source / "dist").glob("compgraph-*.whl"))
         if len(wheels) != 1:
             sys.exit(f"[compgraph] expected one compgraph wheel, found {wheels}")
@@ -330,15 +367,17 @@ def build_lite(output: Path | None = None) -> Path:
     """Build the JupyterLite site: every notebook, and this package as a wheel in the site's own
     package index (piplite), so `%pip install compgraph` in the browser finds it."""
     output = Path(output or LITE_OUTPUT).resolve()
+    with setup_lock():
+        python = ensure_lite_env()
     work = output.parent / (output.name + ".work")
     shutil.rmtree(work, ignore_errors=True)
-    wheel = build_wheel(work / "wheels")
+    wheel = build_wheel(python, work / "wheels")
     notebooks = sorted(glob.glob(str(ROOT / "notebooks" / "*.ipynb")))
     contents = [arg for path in notebooks for arg in ("--contents", path)]
     shutil.rmtree(output, ignore_errors=True)
-    run(BIN / "jupyter", "lite", "build", "--lite-dir", LITE_CONFIG, "--output-dir", output,
-        "--piplite-wheels", wheel, *contents, cwd=work,
-        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"})
+    run(python.parent / "jupyter", "lite", "build", "--lite-dir", LITE_CONFIG,
+        "--output-dir", output, "--piplite-wheels", wheel, *contents, cwd=work,
+        env={**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}"})
     shutil.rmtree(work, ignore_errors=True)
     return output
 

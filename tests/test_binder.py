@@ -68,6 +68,17 @@ def uv() -> str:
     return str(found) if found.exists() else shutil.which("uv") or pytest.fail("uv is missing")
 
 
+def freeze(python: Path) -> list[str]:
+    """name==version of everything installed, less the package itself (its path differs) and
+    what venv seeds by itself."""
+    done = subprocess.run([uv(), "pip", "freeze", "--no-config", "--python", str(python)],
+                          capture_output=True, text=True, check=True)
+    return sorted(line for line in done.stdout.splitlines()
+                  if line.split("==")[0].split(" @ ")[0].strip().lower()
+                  not in ("compgraph", "-e", "pip", "setuptools", "wheel")
+                  and not line.startswith("-e "))
+
+
 def test_apt_txt_packages_are_present():
     for package in filter(None, (BINDER / "apt.txt").read_text().split()):
         if shutil.which("dpkg-query"):
@@ -93,6 +104,8 @@ def test_binder_files_alone_make_an_environment_that_runs_every_notebook(tmp_pat
     subprocess.run([uv(), "pip", "install", "--no-config", "--quiet", "--python", str(python),
                     "-r", "binder/requirements.txt"], cwd=repo, check=True)
 
+    # Exactly what CI tests: the same distributions at the same versions as this environment.
+    assert freeze(python) == freeze(Path(sys.executable))
     notebooks = sorted((repo / "notebooks").glob("*.ipynb"))
     assert len(notebooks) >= 5
     probe = tmp_path / "probe.ipynb"

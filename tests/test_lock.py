@@ -1,9 +1,10 @@
 """requirements.lock: one set of exact versions, used by run.py, .ci/run and binder/.
 
 The ranges live in pyproject.toml (the package's own dependencies, for people who pip-install it
-into their environment) and requirements.txt (the notebooks', tests' and site's tools). These tests
-fail when the lock and the ranges disagree, when the lock is not closed under dependencies, or
-when something installs from anywhere but the lock."""
+into their environment), requirements.txt (the notebooks' and tests' tools) and
+lite/requirements.txt (the JupyterLite site's builder). These tests fail when the lock and the
+ranges disagree, when the lock is not closed under dependencies, or when something installs
+from anywhere but the lock."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def pins() -> list[Requirement]:
 
 def direct_requirements() -> list[Requirement]:
     return ([Requirement(r) for r in PYPROJECT["project"]["dependencies"]]
-            + [Requirement(line) for line in requirement_lines(ROOT / "requirements.txt")])
+            + [Requirement(line) for line in requirement_lines(ROOT / "requirements.txt")]
+            + [Requirement(line) for line in requirement_lines(ROOT / "lite" / "requirements.txt")])
 
 
 def environment(python: str, platform: tuple[str, str, str]) -> dict[str, str]:
@@ -102,14 +104,18 @@ def test_every_pin_of_a_direct_requirement_is_inside_its_range():
 
 
 def test_the_lock_is_closed_under_dependencies_here():
-    """Every dependency of every pinned distribution (read from the installed metadata, for this
-    interpreter) is pinned in the lock, at a version inside the dependency's range."""
+    """Every dependency of every pinned distribution installed here (read from its metadata, for
+    this interpreter) is pinned in the lock, at a version inside the dependency's range."""
     env = environment(".".join(map(str, sys.version_info[:3])),
                       next(p for p in PLATFORMS if p[0] == sys.platform)
                       if sys.platform in ("linux", "darwin", "win32") else PLATFORMS[0])
     chosen = pins_for(env)
     for name in chosen:
-        for line in metadata.requires(name) or []:
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue  # e.g. the site's builder, which lives in an environment of its own
+        for line in requires:
             dependency = Requirement(line)
             if dependency.marker is not None and not dependency.marker.evaluate(
                     {**env, "extra": ""}):
@@ -120,14 +126,28 @@ def test_the_lock_is_closed_under_dependencies_here():
                 f"{name} needs {dependency}; the lock has {chosen[dependency_name]}")
 
 
+def installed(name: str) -> Version | None:
+    try:
+        return Version(metadata.version(name))
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def test_the_environment_is_the_lock():
-    """What the tests run in is what the lock says (run.py installs it and checks it)."""
+    """What the tests run in is what the lock says (run.py installs it and checks it), and the
+    site's builder is not in it: the Pyodide kernel's extension breaks a regular JupyterLab."""
     here = pins_for(environment(".".join(map(str, sys.version_info[:3])),
                                 next((p for p in PLATFORMS if p[0] == sys.platform),
                                      PLATFORMS[0])))
-    wrong = {name: (str(version), metadata.version(name)) for name, version in here.items()
-             if Version(metadata.version(name)) != version}
+    seeded = {"pip", "setuptools", "wheel"}  # put there by venv itself, not installed by run.py
+    wrong = {name: (str(version), str(installed(name))) for name, version in here.items()
+             if installed(name) not in (None, version) and name not in seeded}
     assert wrong == {}, "installed versions differ from the lock (lock, installed)"
+    for requirement in direct_requirements()[:len(PYPROJECT["project"]["dependencies"])] + [
+            Requirement(line) for line in requirement_lines(ROOT / "requirements.txt")]:
+        assert installed(requirement.name) == here[canonicalize_name(requirement.name)]
+    assert installed("jupyterlite-pyodide-kernel") is None
+    assert installed("jupyterlite-core") is None
 
 
 def test_the_benchmark_peers_and_the_teaching_widgets():
@@ -145,12 +165,13 @@ def test_the_lock_says_how_to_refresh_it():
     assert "python3 run.py lock" in LOCK.read_text().split("\n\n")[0][:400]
 
 
-def test_binder_installs_the_lock_and_the_package_and_nothing_else():
+def test_binder_installs_what_ci_tests_at_the_lock_s_versions():
     lines = [line.split("#", 1)[0].strip()
              for line in (ROOT / "binder" / "requirements.txt").read_text().splitlines()]
     # pip resolves a nested -r relative to the file that names it; -e . to the working
     # directory, which repo2docker sets to the repository's root
-    assert [line for line in lines if line] == ["-r ../requirements.lock", "-e ."]
+    assert [line for line in lines if line] == ["-c ../requirements.lock", "-r ../requirements.txt",
+                                                "-e ."]
     assert (ROOT / "binder" / "../requirements.lock").resolve() == LOCK
 
 
@@ -159,6 +180,8 @@ def test_every_install_goes_through_the_lock():
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^python3 run\.py test\b", ci, re.M), ".ci/run must run the README's command"
     install = run_py[run_py.index("def install("):run_py.index("def ensure_venv(")]
-    assert '"-r", LOCK' in install  # the only pip install of requirements in run.py
-    assert "requirements.txt" not in install
+    # .venv: requirements.txt's packages and the package, at the lock's versions
+    assert '"-c", LOCK, "-r", ROOT / "requirements.txt"' in install
+    lite = run_py[run_py.index("def ensure_lite_env("):run_py.index("def build_wheel(")]
+    assert '"-c", LOCK' in lite and 'LITE_CONFIG / "requirements.txt"' in lite
     assert '"-c", LOCK' in run_py[run_py.index("def ensure_bench("):]  # the extra cannot move it

@@ -161,10 +161,11 @@ def use_project(monkeypatch, run_py, root: Path) -> None:
         monkeypatch.setattr(run_py, name, value)
 
 
-def fake_project(root: Path, pins: str = "") -> None:
+def fake_project(root: Path, pins: str = "", roots: str = "") -> None:
     root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text("[project]\nname = 'fake'\n")
     (root / "requirements.lock").write_text(pins)
+    (root / "requirements.txt").write_text(roots)
 
 
 def stamped_venv(run_py, root: Path) -> None:
@@ -172,7 +173,8 @@ def stamped_venv(run_py, root: Path) -> None:
     run_py.BIN.mkdir(parents=True)
     run_py.PYTHON.symlink_to(sys.executable)
     digest = run_py.hashlib.sha256(b"".join(
-        (root / f).read_bytes() for f in ("requirements.lock", "pyproject.toml"))).hexdigest()
+        (root / f).read_bytes()
+        for f in ("requirements.lock", "requirements.txt", "pyproject.toml"))).hexdigest()
     run_py.STAMP.write_text(digest)
 
 
@@ -251,11 +253,14 @@ def test_a_venv_whose_python_does_not_start_says_what_to_delete(monkeypatch, run
 
 
 def test_the_environment_check_compares_versions_and_imports(monkeypatch, run_py, tmp_path):
-    """The real check, run in a real (tiny) virtual environment holding one fake distribution."""
+    """The real check, run in a real (tiny) virtual environment holding fake distributions:
+    it walks from requirements.txt through what each installed distribution requires."""
     import packaging
-    fake_project(tmp_path, "fakepkg==1.0\n"
-                           "absentpkg==2.0 ; python_version >= '3'\n"
-                           "otherplatform==1.0 ; sys_platform == 'no-such-platform'\n")
+    fake_project(tmp_path,
+                 pins="fakepkg==1.0\n"
+                      "absentpkg==2.0 ; python_version >= '3'\n"
+                      "otherplatform==1.0 ; sys_platform == 'no-such-platform'\n",
+                 roots="fakepkg>=1\nabsentpkg\n")
     use_project(monkeypatch, run_py, tmp_path)
     monkeypatch.setattr(run_py, "IMPORTS", {"fakepkg": "fakepkg"})
     monkeypatch.setattr(run_py, "FINDS", {"jupyterlab": "jupyterlab"})
@@ -267,14 +272,17 @@ def test_the_environment_check_compares_versions_and_imports(monkeypatch, run_py
     (site / "fakepkg" / "__init__.py").write_text("")
     (site / "fakepkg-1.0.dist-info").mkdir()
     (site / "fakepkg-1.0.dist-info" / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: fakepkg\nVersion: 1.0\n")
+        "Metadata-Version: 2.1\nName: fakepkg\nVersion: 1.0\nRequires-Dist: fakedep>=1\n"
+        "Requires-Dist: optionaldep ; extra == 'extras'\n")
 
     problems = run_py.venv_problems()
     assert ("absentpkg", "absentpkg is not installed") in problems
+    assert ("fakedep", "fakedep is not installed (needed by fakepkg)") in problems
     assert ("jupyterlab", "module jupyterlab is missing") in problems
+    assert (None, "compgraph is not installed") in problems  # reinstalled with -e ., not forced
     assert any(name is None and "compgraph is not installed from" in text
                for name, text in problems)
-    assert not any(name in ("fakepkg", "otherplatform") for name, _ in problems)
+    assert not any(name in ("fakepkg", "otherplatform", "optionaldep") for name, _ in problems)
 
     (tmp_path / "requirements.lock").write_text("fakepkg==1.1\n")
     assert ("fakepkg", "fakepkg is 1.0, the lock says 1.1") in run_py.venv_problems()
