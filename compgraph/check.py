@@ -82,23 +82,54 @@ def gradcheck(graph: Graph, *, eps: float = 1e-6, **inputs: Any) -> float:
     return worst
 
 
+#: Hand-worked answers need this many significant digits (of the largest entry, for arrays).
+ANSWER_DIGITS = 3
+
+
+def answer_tolerance(expected: Any, digits: int = ANSWER_DIGITS) -> float:
+    """One unit in the `digits`-th significant digit of the largest entry of `expected`:
+    −0.128347 with 3 digits gives 0.001, so −0.128 and −0.1285 pass and −0.13 does not.
+    A whole-number answer (a count, or a derivative such as 5) must be exact."""
+    e = np.abs(np.asarray(expected, dtype=float))
+    largest = float(np.max(e)) if e.size else 0.0
+    if largest == 0.0 or np.all(e == np.round(e)):
+        return 1e-9 * max(1.0, largest)
+    return 10.0 ** (np.floor(np.log10(largest)) - digits + 1)
+
+
 def check_answer(answer: Any, expected: Any, *, what: str = "your answer",
-                 rtol: float = 1e-6) -> bool:
-    """For exercises: compare a learner's number or array with the package's, and say why not."""
+                 digits: int = ANSWER_DIGITS, rtol: float | None = None) -> bool:
+    """For exercises: compare a learner's number or array with the package's, and say why not.
+
+    An answer worked out by hand passes when it is right to `digits` significant digits (see
+    answer_tolerance); whole-number answers must be exact. Code that computes its answer can ask
+    for more with `rtol` (a relative tolerance, as numpy.allclose)."""
+    if answer is None:
+        print(f"✗ {what}: no answer yet (replace None with your value)")
+        return False
     try:
         a = np.asarray(answer, dtype=float)
     except (TypeError, ValueError):
         print(f"✗ {what}: expected a number or an array, got {answer!r}")
         return False
-    if answer is None:
-        print(f"✗ {what}: no answer yet (replace None with your value)")
-        return False
     e = np.asarray(expected, dtype=float)
     if a.shape != e.shape:
         print(f"✗ {what}: shape {a.shape}, expected shape {e.shape}")
         return False
-    if np.allclose(a, e, rtol=rtol, atol=1e-9):
-        print(f"✓ {what} is right")
+    more = ""   # on success, the value to more digits than a rounded answer showed
+    if rtol is not None:
+        right = bool(np.allclose(a, e, rtol=rtol, atol=1e-9))
+        need = f"a relative error below {rtol:g} is needed"
+    else:
+        tol = answer_tolerance(e, digits)
+        right = bool(np.all(np.abs(a - e) <= tol * (1 + 1e-9)))
+        if tol < 1e-6:
+            need = "a whole number must be exact"
+        else:
+            need = f"{digits} significant digits are needed, so within {tol:g}"
+            more = f" (to more digits: {float(e):.6g})" if e.ndim == 0 else ""
+    if right:
+        print(f"✓ {what} is right{more}")
         return True
-    print(f"✗ {what} is not right yet (off by {relative_error(a, e):.2g} relative)")
+    print(f"✗ {what} is not right yet: off by {float(np.max(np.abs(a - e))):.2g} ({need})")
     return False

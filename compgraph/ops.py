@@ -266,11 +266,11 @@ define(
     Op("sum", "Σ", "Σ{0}", ("1",),
        lambda a: as_float(_sum(a)) if type(a) is not float else a,
        lambda out, a: (1.0,), reduces=True),
-    Op("mean", "mean", "mean({0})", ("1/N",),
+    Op("mean", "mean", "mean({0})", ("1/m",),  # m: how many entries the mean divides by
        lambda a: as_float(_mean(a)) if type(a) is not float else a,
        lambda out, a: (1.0 / _size(a),), reduces=True),
     Op("bce", "BCE", "BCE({0}, {1})",
-       ("({0}−{1})/({0}(1−{0}))", "log((1−{0})/{0})"),
+       ("({0}−{1})/(m·{0}(1−{0}))", "log((1−{0})/{0})/m"),  # a mean over m entries
        _bce, _bce_local, reduces=True, check=_same_shape("binary_cross_entropy"), bad=ShapeError),
     Op("sqerr", "½‖·‖²", "½‖{0} − {1}‖²", ("{0}−{1}", "{1}−{0}"),
        lambda p, t: as_float(0.5 * _sum((p - t) ** 2)),

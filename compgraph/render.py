@@ -18,8 +18,8 @@ import numpy as np
 
 from .errors import CompgraphError
 from .graph import CONST, INPUT, OP, PARAM, Graph, Node
-from .ops import Value, shape_of
-from .trace import BackwardStep, TangentStep, Trace, deriv_label, fmt, formula
+from .ops import Value
+from .trace import BackwardStep, TangentStep, Trace, edge_text, fmt, formula
 
 # Okabe–Ito colours (safe for colour-blind readers): pale fills, full-strength borders.
 ROLE_STYLE = {  # role: (fill, border, legend text)
@@ -134,20 +134,9 @@ def node_label(graph: Graph, node: Node, value: Value | None, grad: Value | None
 
 
 def edge_label(parent: Node, slot: int, values_known: bool, values: dict[Node, Value]) -> str:
-    """Symbolic local derivative, then its number (arrays: the input's shape). The numbers come
-    from `values` (a frame's): the graph may hold a later or a failed pass by now."""
-    child = parent.children[slot]
-    text = deriv_label(parent, slot)
-    value = values.get
-    if values_known and value(child) is not None:
-        if type(value(child)) is float and type(value(parent)) is float:
-            xs = [value(c) for c in parent.children]
-            number = fmt(parent.op.local(value(parent), *xs, **parent.attrs)[slot])
-            if number != text:
-                text += f" = {number}"
-        else:
-            text += "\n" + "×".join(map(str, shape_of(value(child))))
-    return text
+    """The edge's label, as trace.edge_text writes it, from `values` (a frame's: the graph may
+    hold a later or a failed pass by now)."""
+    return edge_text(parent, slot, values if values_known else {})
 
 
 # --- layout and drawing ------------------------------------------------------------------------
@@ -188,7 +177,8 @@ def _dot_source(graph: Graph, frame: Frame, rankdir: str, layout: Layout | None,
             key = (node, slot)
             label = edge_label(node, slot, not wide and node in frame.values, frame.values)
             if wide:
-                label = deriv_label(node, slot) + " = " + fmt(WIDE_NUMBER)
+                wide_values = {n: _wide(shapes_from.get(n)) for n in (node, *node.children)}
+                label = edge_text(node, slot, wide_values, placeholder=fmt(WIDE_NUMBER))
             attrs = {"label": _escape(label), "id": f"e{edge_number}"}
             if key in frame.marked_edges:
                 attrs.update(color=PATH_COLOUR, fontcolor=PATH_COLOUR, penwidth="3.5")

@@ -1,17 +1,28 @@
 """A trace: the forward and backward passes written down as data, one step at a time.
 
 Widgets and notebooks only show a trace; every number in it comes from the Graph's own passes.
+
+Notation of the step text (the lessons' table of symbols uses the same):
+  ∂f/∂h          the ACCUMULATED derivative of the output f with respect to node h, the number the
+                 backward pass stores at h ("(so far)" while more paths are still to arrive);
+  local cos(h)   the LOCAL (connection) derivative of one edge, written by its formula: how the
+                 upper node of the edge moves when only this input moves.
+The two never share a symbol on one line: "∂f/∂h = ∂f/∂g × local cos(h) = 1.817 × 0.8021".
+Matrix steps write the product the backward pass really computes, transposes included
+("∂C/∂θ2 = L2ᵀ · ∂C/∂z3"); a loss that averages shows its 1/m and the m it divides by.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .graph import CONST, Graph, Node
-from .ops import Value
+from .ops import Value, shape_of
 
 
 def fmt(value: Value | None) -> str:
@@ -47,7 +58,62 @@ def local_derivative(graph: Graph, node: Node, index: int) -> Value:
 
 
 def partial(top: Node, bottom: Node) -> str:
+    """The accumulated derivative ∂top/∂bottom, e.g. '∂f/∂h'."""
     return f"∂{top.name}/∂{bottom.name}"
+
+
+#: Ops whose value is a mean: their local derivatives carry a 1/m, m the number of entries.
+AVERAGING_OPS = frozenset({"bce", "mean"})
+
+
+def shape_text(value: Value) -> str:
+    """'3×2' for an array, 'scalar' for a number."""
+    shape = shape_of(value)
+    return "×".join(map(str, shape)) if shape else "scalar"
+
+
+def averaged_over(node: Node, values: Mapping[Node, Value]) -> int | None:
+    """For a node that averages (a mean, the cross-entropy), the m it divides by; else None."""
+    if node.op is None or node.op.name not in AVERAGING_OPS:
+        return None
+    sizes = [1 if type(v) is float else int(v.size)
+             for v in (values.get(c) for c in node.children) if v is not None]
+    return max(sizes) if sizes else None
+
+
+def local_text(parent: Node, slot: int, values: Mapping[Node, Value] | None = None) -> str:
+    """The edge's local derivative as the step text writes it: its symbolic label, plus the m of
+    an averaging loss when the values are known ('(L3−y)/(m·L3(1−L3)) (m = 4)')."""
+    label = deriv_label(parent, slot)
+    m = averaged_over(parent, values) if values else None
+    return label if m is None else f"{label} (m = {m})"
+
+
+def edge_text(parent: Node, slot: int, values: Mapping[Node, Value],
+              placeholder: str | None = None) -> str:
+    """The label of the edge from `parent.children[slot]` up to `parent`.
+
+    Scalars: the local derivative and its number, 'cos(h) = 0.8021' (just 'cos(h)' before the
+    values are known, and '1', not '1 = 1'). Arrays: the local derivative, then on a second line
+    what the edge carries, 'θ1 is 3×2' (the lower node's value, whose shape the gradient arriving
+    there has too). `values` maps nodes to the values of one pass (a trace frame's, or
+    graph.values); `placeholder` stands in for every number (for sizing a layout)."""
+    child = parent.children[slot]
+    label = deriv_label(parent, slot)
+    below, above = values.get(child), values.get(parent)
+    if below is None:
+        return label
+    m = averaged_over(parent, values)
+    note = "" if m is None else f" (m = {m})"
+    if type(below) is float:
+        if type(above) is not float:    # the upper node is not computed yet (or is an array)
+            return label + note
+        if placeholder is not None:
+            return f"{label} = {placeholder}{note}"
+        xs = [values[c] for c in parent.children]
+        number = fmt(parent.op.local(above, *xs, **parent.attrs)[slot])
+        return (label if number == label else f"{label} = {number}") + note
+    return f"{label}{note}\n{child.name} is {shape_text(below)}"
 
 
 def _snapshot(value: Value | None) -> Value | None:
@@ -117,6 +183,9 @@ def trace(graph: Graph, **inputs: Any) -> Trace:
             steps.append(_forward_step(graph, len(steps), node))
 
     out = graph.output
+    values = graph.values
+    # how many edges bring a share to each node: the step text says "(so far)" until the last
+    fan_in = Counter(c for n in graph.nodes for c in n.children if c.role != CONST)
     terms: dict[Node, list[Value]] = {out: [1.0]}
     steps.append(BackwardStep(len(steps), None, out, 1.0, 1.0, "1", 1.0, 1.0, (1.0,),
                               f"{partial(out, out)} = 1"))
@@ -128,7 +197,8 @@ def trace(graph: Graph, **inputs: Any) -> Trace:
         shares = terms.setdefault(child, [])
         shares.append(_snapshot(share))
         local = local_derivative(graph, parent, i)
-        step_text = _backward_text(out, parent, child, i, upstream, local, share, total, shares)
+        step_text = _backward_text(out, parent, child, i, values, upstream, local, share, total,
+                                   shares, fan_in[child])
         steps.append(BackwardStep(len(steps), parent, child, _snapshot(upstream),
                                   _snapshot(local), deriv_label(parent, i), _snapshot(share),
                                   _snapshot(total), tuple(shares), step_text, i))
@@ -151,19 +221,72 @@ def _forward_step(graph: Graph, index: int, node: Node) -> ForwardStep:
     return ForwardStep(index, node, inputs, value, text)
 
 
-def _backward_text(out: Node, parent: Node, child: Node, i: int, upstream: Value, local: Value,
-                   share: Value, total: Value, shares: list[Value]) -> str:
-    chain = f"{partial(out, parent)} · {partial(parent, child)}"
-    first = len(shares) == 1
-    head = f"{partial(out, child)} {'=' if first else '+='} {chain}"
-    scalar = type(upstream) is float and type(local) is float
-    arithmetic = f"{fmt(upstream)} × {fmt(local)} = {fmt(share)}" if scalar else fmt(share)
-    label, number = deriv_label(parent, i), fmt(local)
-    lines = [f"{head} = {arithmetic}",
-             f"{partial(parent, child)} = {label}" + ("" if label == number else f" = {number}")]
-    if not first:
-        lines.append(f"so {partial(out, child)} = " + " + ".join(fmt(s) for s in shares)
-                     + f" = {fmt(total)}")
+def _product_text(out: Node, parent: Node, child: Node, i: int, values: Mapping[Node, Value],
+                  upstream: Value, local: Value, share: Value) -> list[str]:
+    """The right-hand side of a backward step: the product the backward pass computes, with its
+    numbers, and (for matrix products) a line on the shapes."""
+    up = partial(out, parent)
+    if parent.op.name == "matmul":
+        a, b = (values[c] for c in parent.children)
+        A, B = (c.name for c in parent.children)
+        if np.ndim(a) == 1 and np.ndim(b) == 1:          # a dot product: times the other vector
+            return [f"{up} × {B if i == 0 else A} = {fmt(share)}"]
+        if i == 0:
+            expr, left, right = f"{up} · {B}ᵀ", shape_text(upstream), shape_text(np.transpose(b))
+        else:
+            expr, left, right = f"{A}ᵀ · {up}", shape_text(np.transpose(a)), shape_text(upstream)
+        if np.ndim(a if i == 1 else b) == 1:             # a vector times a vector: outer product
+            expr += " (outer product)"
+            column, row = (upstream, b) if i == 0 else (a, upstream)
+            left, right = f"{np.size(column)}×1", f"1×{np.size(row)}"
+        return [f"{expr} = {fmt(share)}",
+                f"shapes: ({left})·({right}) → {shape_text(share)}, the shape of {child.name}"]
+    if parent.op.name == "append_one":
+        part = "column" if np.ndim(upstream) == 2 else "entry"
+        return [f"{up} without its last {part} = {fmt(share)}",
+                f"({parent.name} = [{child.name}, 1]: its last {part} is the constant 1, which "
+                f"depends on nothing below, so that {part}'s gradient goes no further)"]
+    label = deriv_label(parent, i)
+    m = averaged_over(parent, values)
+    mean_note = [] if m is None else [f"(m = {m}: {parent.name} is a mean over {m} "
+                                      f"entr{'y' if m == 1 else 'ies'})"]
+    scalar = type(upstream) is float and type(local) is float and type(share) is float
+    times = "×" if type(upstream) is float or type(local) is float else "⊙"
+    head = f"{up} {times} local {label}"
+    if scalar:
+        return [f"{head} = {fmt(upstream)} × {fmt(local)} = {fmt(share)}", *mean_note]
+    raw = np.multiply(upstream, local)
+    arithmetic = f"{fmt(upstream)} {times} {fmt(local)}"
+    if np.size(raw) > 6 or np.size(share) > 6:
+        arithmetic = ""
+    lines = [f"{head} = " + (f"{arithmetic} = " if arithmetic else "") + fmt(share)]
+    if np.shape(raw) != np.shape(share):
+        if np.size(raw) < np.size(share):
+            lines.append(f"(the same number for every entry of {child.name}, "
+                         f"{shape_text(share)})")
+        else:
+            lines.append(f"(summed over the entries {child.name} was broadcast to: "
+                         f"{shape_text(raw)} → {shape_text(share)})")
+    return lines + mean_note
+
+
+def _backward_text(out: Node, parent: Node, child: Node, i: int, values: Mapping[Node, Value],
+                   upstream: Value, local: Value, share: Value, total: Value,
+                   shares: list[Value], fan_in: int) -> str:
+    grad = partial(out, child)
+    if fan_in <= 1:
+        head = f"{grad} ="
+    elif len(shares) == 1:
+        head = f"{grad} (so far) ="
+    else:
+        head = f"{grad} +="
+    first, *rest = _product_text(out, parent, child, i, values, upstream, local, share)
+    lines = [f"{head} {first}", *rest]
+    if len(shares) > 1:
+        done = len(shares) == fan_in
+        lines.append(f"{grad}{'' if done else ' (so far)'} = "
+                     + " + ".join(fmt(s) for s in shares) + f" = {fmt(total)}"
+                     + (f"  (all {fan_in} paths in)" if done else ""))
     return "\n".join(lines)
 
 
@@ -197,8 +320,8 @@ def forward_mode_trace(graph: Graph, wrt: Node | str, index: Any = None,
             text = f"{node.name} = {fmt(value)};  {d} = {fmt(tangents[node])}"
         else:
             terms = [(i, c) for i, c in enumerate(node.children) if c.role != CONST]
-            chain = " + ".join(f"{partial(node, c)} · ∂{c.name}/∂{leaf.name}" for _, c in terms)
-            text = f"{node.name} = {formula(node)} = {fmt(value)}\n{d} = {chain}"
+            text = f"{node.name} = {formula(node)} = {fmt(value)}\n{d} = " \
+                + _tangent_sum(graph, node, leaf, terms)
             if all(type(graph.value(c)) is float for c in node.children) \
                     and type(value) is float:
                 text += " = " + " + ".join(
@@ -208,3 +331,19 @@ def forward_mode_trace(graph: Graph, wrt: Node | str, index: Any = None,
         steps.append(TangentStep(len(steps), node, leaf, _snapshot(value),
                                  _snapshot(tangents[node]), text))
     return Trace(graph, steps)
+
+
+def _tangent_sum(graph: Graph, node: Node, leaf: Node, terms: list[tuple[int, Node]]) -> str:
+    """Forward mode's sum over a node's inputs: local derivative × the input's accumulated
+    derivative by the chosen leaf ('local d × ∂c/∂b + local c × ∂d/∂b')."""
+    def tangent(c: Node) -> str:
+        return f"∂{c.name}/∂{leaf.name}"
+    if node.op.name == "matmul":
+        a, b = node.children
+        parts = [f"{tangent(a)} @ {b.name}" if c is a else f"{a.name} @ {tangent(b)}"
+                 for _, c in terms]
+        return " + ".join(parts)
+    if node.op.name == "append_one":
+        return f"[{tangent(node.children[0])}, 0]"
+    values = graph.values
+    return " + ".join(f"local {local_text(node, i, values)} × {tangent(c)}" for i, c in terms)

@@ -12,6 +12,7 @@ from helpers import floats
 from hypothesis import given, settings
 
 import compgraph as cg
+from compgraph.check import answer_tolerance
 from compgraph.ops import OPS
 
 
@@ -150,3 +151,27 @@ def test_check_answer(capsys):
     assert not cg.check_answer(np.ones(3), np.ones((3, 1)))
     assert "shape (3,)" in capsys.readouterr().out
     assert not cg.check_answer("five", 5.0)
+
+
+def test_check_answer_accepts_a_hand_worked_answer_to_three_significant_digits(capsys):
+    true = -0.128347                      # d/dx sin(e^x) at x = 0.5
+    for close in (-0.128, -0.1283, -0.1285, -0.12835):
+        assert cg.check_answer(close, true, what="d/dx"), close
+    assert "(to more digits: -0.128347)" in capsys.readouterr().out
+    for off in (-0.13, -0.126, 0.128347, -1.28347):
+        assert not cg.check_answer(off, true, what="d/dx"), off
+    assert "3 significant digits are needed, so within 0.001" in capsys.readouterr().out
+    assert answer_tolerance(187.5) == 1.0 and answer_tolerance(2.331873) == 0.01
+    assert cg.check_answer(-0.1283, true, digits=4) and not cg.check_answer(-0.128, true, digits=4)
+
+
+def test_check_answer_wants_whole_numbers_exactly_and_arrays_by_their_largest_entry(capsys):
+    assert cg.check_answer(21, 21.0) and not cg.check_answer(21.01, 21.0)
+    assert "a whole number must be exact" in capsys.readouterr().out
+    expected = np.array([[0.01904, 0.01261], [0.022, 0.01651], [0.03385, 0.02569]])
+    assert cg.check_answer(np.round(expected, 4), expected)   # 0.0339: 3 digits of the largest
+    wrong = expected.copy()
+    wrong[0, 0] = 0.0166                                              # one entry off
+    assert not cg.check_answer(wrong, expected)
+    assert cg.check_answer(expected * (1 + 1e-8), expected, rtol=1e-6)
+    assert not cg.check_answer(np.round(expected, 4), expected, rtol=1e-6)

@@ -51,14 +51,13 @@ def test_backward_step_texts_of_the_chain_rule_example():
     df_dg = math.exp(g)                    # ∂f/∂g = e^g
     df_dh = df_dg * math.cos(h)            # ∂f/∂h = ∂f/∂g · cos h
     df_dx = df_dh * 2 * 0.5                # ∂f/∂x = ∂f/∂h · 2x
-    assert [s.text.split("\n")[0] for s in steps] == [
+    # accumulated derivatives of f on the left, each edge's LOCAL derivative by its formula
+    assert [s.text for s in steps] == [
         "∂f/∂f = 1",
-        f"∂f/∂g = ∂f/∂f · ∂f/∂g = 1 × {g4(df_dg)} = {g4(df_dg)}",
-        f"∂f/∂h = ∂f/∂g · ∂g/∂h = {g4(df_dg)} × {g4(math.cos(h))} = {g4(df_dh)}",
-        f"∂f/∂x = ∂f/∂h · ∂h/∂x = {g4(df_dh)} × 1 = {g4(df_dx)}",
+        f"∂f/∂g = ∂f/∂f × local e^g = 1 × {g4(df_dg)} = {g4(df_dg)}",
+        f"∂f/∂h = ∂f/∂g × local cos(h) = {g4(df_dg)} × {g4(math.cos(h))} = {g4(df_dh)}",
+        f"∂f/∂x = ∂f/∂h × local 2x = {g4(df_dh)} × 1 = {g4(df_dx)}",
     ]
-    assert steps[2].text.split("\n")[1] == f"∂g/∂h = cos(h) = {g4(math.cos(h))}"
-    assert steps[3].text.split("\n")[1] == "∂h/∂x = 2x = 1"
     assert [s.local_label for s in steps] == ["1", "e^g", "cos(h)", "2x"]
     assert steps[-1].total == pytest.approx(df_dx, rel=1e-14)
 
@@ -70,9 +69,9 @@ def test_colah_trace_sums_the_two_routes_to_b():
     into_b = [s for s in trace.backward_steps if s.child.name == "b"]
     assert [s.parent.name for s in into_b] == ["d", "c"]
     assert [s.product for s in into_b] == [3.0, 2.0]   # ∂e/∂d · 1 = c, ∂e/∂c · 1 = d
-    assert into_b[0].text == "∂e/∂b = ∂e/∂d · ∂d/∂b = 3 × 1 = 3\n∂d/∂b = 1"
-    assert into_b[1].text.startswith("∂e/∂b += ∂e/∂c · ∂c/∂b = 2 × 1 = 2\n")
-    assert into_b[1].text.endswith("\nso ∂e/∂b = 3 + 2 = 5")
+    assert into_b[0].text == "∂e/∂b (so far) = ∂e/∂d × local 1 = 3 × 1 = 3"
+    assert into_b[1].text == ("∂e/∂b += ∂e/∂c × local 1 = 2 × 1 = 2\n"
+                              "∂e/∂b = 3 + 2 = 5  (all 2 paths in)")
     assert into_b[1].terms == (3.0, 2.0) and into_b[1].total == 5.0
 
 
@@ -80,7 +79,10 @@ def test_colah_forward_mode_trace():
     steps = colah().forward_mode_trace("b", a=2, b=1)
     e = steps[-1]
     assert e.node.name == "e" and e.tangent == 5.0
-    assert e.text == ("e = c·d = 6\n∂e/∂b = ∂e/∂c · ∂c/∂b + ∂e/∂d · ∂d/∂b = 2 × 1 + 3 × 1 = 5")
+    assert e.text == ("e = c·d = 6\n"
+                      "∂e/∂b = local d × ∂c/∂b + local c × ∂d/∂b = 2 × 1 + 3 × 1 = 5")
+    # d = b + 1: the edge's local 1 and the accumulated ∂d/∂b no longer share a symbol
+    assert steps[3].text == "d = b + 1 = 2\n∂d/∂b = local 1 × ∂b/∂b = 1 × 1 = 1"
     assert [s.tangent for s in steps] == [0.0, 1.0, 1.0, 1.0, 5.0]  # a, b, c, d, e
 
 
@@ -107,7 +109,8 @@ def test_a_plus_a_has_two_edges_with_their_slots():
     steps = trace.backward_steps[1:]
     assert [s.slot for s in steps] == [0, 1]
     assert [s.total for s in steps] == [1.0, 2.0]
-    assert steps[1].text.endswith("so ∂add1/∂a = 1 + 1 = 2")
+    assert steps[0].text.startswith("∂add1/∂a (so far) = ")
+    assert steps[1].text.endswith("\n∂add1/∂a = 1 + 1 = 2  (all 2 paths in)")
 
 
 def _trace_signature(trace):
@@ -178,3 +181,102 @@ def test_trace_totals_equal_gradients_on_random_array_graphs(gg):
     for node, total in last_total.items():
         np.testing.assert_array_equal(total, grads[node], err_msg=node.name)
     GRAPHS_CHECKED["trace graphs"] += 1
+
+
+# --- step text of matrix steps, averaging losses and edge labels (the lessons' notation) -------
+
+def _one_example_net():
+    net = cg.nn.sigmoid_net(seed=0)
+    return net, net.graph.trace(X=np.array([[1.0, 0.0]]), y=np.array([[1.0]]))
+
+
+def _step_into(trace, child, parent):
+    return next(s for s in trace.backward_steps
+                if s.parent is not None and (s.child.name, s.parent.name) == (child, parent))
+
+
+def test_matrix_steps_write_the_product_with_its_transposes():
+    net, trace = _one_example_net()
+    t1, t2 = net.theta1.value, net.theta2.value
+    L1 = np.array([[1.0, 0.0, 1.0]])
+    a2 = 1 / (1 + np.exp(-(L1 @ t1)))
+    L2 = np.hstack([a2, [[1.0]]])
+    L3 = 1 / (1 + np.exp(-(L2 @ t2)))
+    dz3 = (L3 - 1.0)                                  # ∂C/∂z3 for one example, y = 1
+    dL2 = dz3 @ t2.T
+    dz2 = dL2[:, :2] * a2 * (1 - a2)
+    theta2 = _step_into(trace, "θ2", "z3")
+    assert theta2.text == (f"∂C/∂θ2 = L2ᵀ · ∂C/∂z3 = {cg.fmt(L2.T @ dz3)}\n"
+                           "shapes: (3×1)·(1×1) → 3×1, the shape of θ2")
+    np.testing.assert_allclose(theta2.product, L2.T @ dz3, rtol=1e-12)
+    assert _step_into(trace, "L2", "z3").text.startswith(f"∂C/∂L2 = ∂C/∂z3 · θ2ᵀ = {cg.fmt(dL2)}")
+    theta1 = _step_into(trace, "θ1", "z2")
+    assert theta1.text == (f"∂C/∂θ1 = L1ᵀ · ∂C/∂z2 = {cg.fmt(L1.T @ dz2)}\n"
+                           "shapes: (3×1)·(1×2) → 3×2, the shape of θ1")
+    np.testing.assert_allclose(theta1.product, L1.T @ dz2, rtol=1e-10)
+    # the bias: a2's gradient is L2's without the last column, said in words, not "[I 0] = 1"
+    a2_step = _step_into(trace, "a2", "L2")
+    assert a2_step.text.startswith(f"∂C/∂a2 = ∂C/∂L2 without its last column = "
+                               f"{cg.fmt(dL2[:, :2])}")
+    assert "= 1" not in a2_step.text
+
+
+def test_matrix_vector_steps_name_the_outer_product():
+    rnet = cg.nn.relu_net(4, 3, 2, seed=6)
+    x = np.array([1.0, -0.5, 2.0, 0.3])
+    trace = rnet.graph.trace(x=x, y=np.array([1.0, 0.0]))
+    w1 = _step_into(trace, "W1", "W1x")
+    assert w1.text.startswith("∂E/∂W1 = ∂E/∂W1x · xᵀ (outer product) = ")
+    assert w1.text.endswith("shapes: (3×1)·(1×4) → 3×4, the shape of W1")
+    h = _step_into(trace, "h", "W2h")
+    assert h.text.startswith("∂E/∂h = W2ᵀ · ∂E/∂W2h = ")
+    assert h.text.endswith("shapes: (3×2)·(2) → 3, the shape of h")
+
+
+def test_an_averaging_loss_shows_its_one_over_m_and_the_numbers_agree():
+    net = cg.nn.sigmoid_net(seed=0)
+    X, y = cg.nn.XOR_X, cg.nn.XOR_Y
+    trace = net.graph.trace(X=X, y=y)
+    L3 = cg.nn.predict(net.theta1.value, net.theta2.value, X)
+    step = _step_into(trace, "L3", "C")
+    assert step.local_label == "(L3−y)/(m·L3(1−L3))"
+    first, second = step.text.split("\n")
+    assert first.startswith("∂C/∂L3 = ∂C/∂C × local (L3−y)/(m·L3(1−L3)) = 1 × ")
+    assert second == "(m = 4: C is a mean over 4 entries)"
+    np.testing.assert_allclose(step.local, (L3 - y) / (4 * L3 * (1 - L3)), rtol=1e-10)
+    target = _step_into(trace, "y", "C")
+    assert target.local_label == "log((1−L3)/L3)/m"
+    np.testing.assert_allclose(target.local, np.log((1 - L3) / L3) / 4, rtol=1e-10)
+    # a mean of a vector: 1/m with the m it divides by
+    v = cg.Input("v")
+    mean_step = cg.Graph(cg.mean(v, name="μ")).trace(v=np.arange(5.0)).backward_steps[1]
+    assert mean_step.local_label == "1/m" and mean_step.text.endswith(
+        "(m = 5: μ is a mean over 5 entries)")
+
+
+def test_edge_text_says_what_an_array_edge_carries():
+    from compgraph.trace import edge_text
+    net = cg.nn.sigmoid_net(seed=0)
+    net.graph.forward(X=cg.nn.XOR_X, y=cg.nn.XOR_Y)
+    z2, C = net.z2, net.C
+    assert edge_text(z2, 0, net.graph.values) == "θ1\nL1 is 4×3"   # ∂z2/∂L1, carrying L1
+    assert edge_text(z2, 1, net.graph.values) == "L1\nθ1 is 3×2"
+    assert edge_text(C, 0, net.graph.values) == "(L3−y)/(m·L3(1−L3)) (m = 4)\nL3 is 4×1"
+    assert edge_text(z2, 0, {}) == "θ1"                             # before any pass
+    # mid forward pass: L1 known, z2 not yet: the edge already says what it carries
+    assert edge_text(z2, 0, {net.L1: net.graph.value("L1")}) == "θ1\nL1 is 4×3"
+
+
+def test_edge_text_of_scalar_edges():
+    from compgraph.trace import edge_text
+    graph = chain_rule_graph()
+    graph.forward(x=0.5)
+    values = graph.values
+    f, g, h = (graph.node(n) for n in "fgh")
+    assert edge_text(g, 0, values) == f"cos(h) = {g4(math.cos(0.25))}"
+    assert edge_text(h, 0, values) == "2x = 1"
+    assert edge_text(f, 0, values, placeholder="-1.234e-05") == "e^g = -1.234e-05"
+    assert edge_text(f, 0, {g: values[g]}) == "e^g"                 # f not computed yet
+    colah_graph = colah()
+    colah_graph.forward(a=2, b=1)
+    assert edge_text(colah_graph.node("c"), 0, colah_graph.values) == "1"   # not "1 = 1"
