@@ -17,7 +17,7 @@ from .graph import Const, Graph, Input, Node, Param, Path
 from .ops import OPS, Op
 from .render import GraphvizMissing, Picture, legend, render
 from .trace import BackwardStep, ForwardStep, TangentStep, Trace, fmt, forward_mode_trace, trace
-from .widgets import PathExplorer, Stepper, TrainingExplorer
+from .widgets import PathExplorer, Stepper, TrainingExplorer, export_html
 
 # The graph's methods that belong to later stages of the pipeline live in their own modules.
 Graph.trace = trace                        # graph.trace(**inputs): the steps, as data
@@ -35,5 +35,5 @@ __all__ = [
     "Const", "Graph", "Input", "Node", "Param", "Path", "OPS", "Op",
     "BackwardStep", "ForwardStep", "TangentStep", "Trace", "fmt", "forward_mode_trace", "trace",
     "GraphvizMissing", "Picture", "legend", "render", "PathExplorer", "Stepper",
-    "TrainingExplorer",
+    "TrainingExplorer", "export_html",
 ]

@@ -7,26 +7,41 @@ Seed network (2-2-1 sigmoid net with bias, rows of X are examples):
     L3 = σ(L2 @ θ2)       (m, 1)      θ2 is 3×1
     C  = mean of −y log L3 − (1−y) log(1−L3)
 ReLU matrix network: h = relu(W1 x), f = relu(W2 h), E = ½‖f − y‖².
+A scalar recurrent net unrolled in time: h_t = tanh(w·h_(t−1) + u·x_t + b), E = ½(h_T − y)².
+Also the plumbing the lessons call instead of carrying it in their cells: many XOR runs side by
+side in plain numpy, gradient norms along a training history, and Jacobians one row at a time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from . import functions as F
+from .check import numeric_grad
+from .errors import InputError, InputTypeError
 from .graph import Const, Graph, Input, Node, Param
 
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = np.array([[0.0], [1.0], [1.0], [0.0]])
 
 
-def init_sigmoid_params(seed: int = 0, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """θ1 (3×2) and θ2 (3×1) drawn from a seeded normal distribution."""
-    rng = np.random.default_rng(seed)
-    return rng.normal(0.0, scale, (3, 2)), rng.normal(0.0, scale, (3, 1))
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise InputTypeError(f"the seed must be a whole number such as 0 or 6, got {seed!r}")
+    if seed < 0:
+        raise InputError(f"the seed must be 0 or more, got {seed}")
+    return int(seed)
+
+
+def init_sigmoid_params(seed: int = 0, scale: float = 1.0,
+                        hidden: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """θ1 (3×hidden) and θ2 ((hidden+1)×1) drawn from a seeded normal distribution N(0, scale²)."""
+    rng = np.random.default_rng(_check_seed(seed))
+    return rng.normal(0.0, scale, (3, hidden)), rng.normal(0.0, scale, (hidden + 1, 1))
 
 
 @dataclass
@@ -104,7 +119,7 @@ def scalar_sigmoid_net(theta1: Any = None, theta2: Any = None, seed: int = 0) ->
 
 @dataclass
 class ReluNet:
-    """h = relu(W1 x), f = relu(W2 h), E = ½‖f − y‖²; x ∈ ℝⁿ, W1 ∈ ℝ^(m×n), W2 ∈ ℝ^(k×m)."""
+    """h = relu(W1 x), f = relu(W2 h), E = ½‖f − y‖²; x ∈ ℝⁿ, W1 ∈ ℝ^(n_h×n), W2 ∈ ℝ^(k×n_h)."""
 
     graph: Graph
     x: Node
@@ -116,11 +131,12 @@ class ReluNet:
     E: Node
 
 
-def relu_net(n: int = 100, m: int = 10, k: int = 2, seed: int = 0) -> ReluNet:
+def relu_net(n: int = 100, n_h: int = 10, k: int = 2, seed: int = 0) -> ReluNet:
+    """The ReLU network with n inputs, n_h hidden units and k outputs, seeded weights."""
     rng = np.random.default_rng(seed)
     x, y = Input("x"), Input("y")
-    W1 = Param("W1", rng.normal(0.0, 1.0 / np.sqrt(n), (m, n)))
-    W2 = Param("W2", rng.normal(0.0, 1.0 / np.sqrt(m), (k, m)))
+    W1 = Param("W1", rng.normal(0.0, 1.0 / np.sqrt(n), (n_h, n)))
+    W2 = Param("W2", rng.normal(0.0, 1.0 / np.sqrt(n_h), (k, n_h)))
     h = F.relu(F.matmul(W1, x, name="W1x"), name="h")
     f = F.relu(F.matmul(W2, h, name="W2h"), name="f")
     E = F.squared_error(f, y, name="E")
@@ -136,7 +152,9 @@ def gradient_descent_step(graph: Graph, lr: float) -> None:
 # --- plain numpy, for comparison ---------------------------------------------------------------
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+    # e^(−z) may overflow to inf for z < −709; σ is then 1/(1 + inf) = 0, which is right
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
 
 
 def _with_bias(a: np.ndarray) -> np.ndarray:
@@ -172,14 +190,48 @@ class History:
     theta1: list[np.ndarray]
     theta2: list[np.ndarray]
 
+    @property
+    def epochs(self) -> int:
+        return len(self.losses) - 1
+
     def correct(self, epoch: int = -1, X: np.ndarray = XOR_X, y: np.ndarray = XOR_Y) -> int:
+        if not -len(self.losses) <= epoch <= self.epochs:
+            raise InputError(f"epoch {epoch}: this run has epochs 0 to {self.epochs}")
         guesses = predict(self.theta1[epoch], self.theta2[epoch], X) > 0.5
         return int(np.sum(guesses == (y > 0.5)))
 
+    def first_correct_epoch(self) -> int | None:
+        """The first epoch with all four XOR samples right, or None if the run never gets there."""
+        return next((e for e in range(self.epochs + 1) if self.correct(e) == 4), None)
+
+
+def check_training_knobs(seed: Any, lr: Any, epochs: Any) -> None:
+    """Raise an error that says what is allowed if a seed, learning rate or number of epochs
+    cannot be trained with (a negative seed, η ≤ 0, a fractional number of epochs, ...)."""
+    _check_seed(seed)
+    _check_training_knobs(lr, epochs)
+
+
+def _check_training_knobs(lr: Any, epochs: Any) -> tuple[float, int]:
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)):
+        raise InputTypeError(f"the learning rate η must be a number such as 1.0, got {lr!r}")
+    if not np.isfinite(lr) or lr <= 0:
+        raise InputError(f"the learning rate η must be a positive number such as 0.5 or 1.0, "
+                         f"got {lr}")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)):
+        raise InputTypeError(f"the number of epochs must be a whole number such as 2000, "
+                             f"got {epochs!r}")
+    if epochs < 0:
+        raise InputError(f"the number of epochs must be 0 or more, got {epochs}")
+    return float(lr), int(epochs)
+
 
 def train_xor(seed: int = 0, lr: float = 1.0, epochs: int = 2000) -> History:
-    """Full-batch gradient descent on XOR with the seed network and the engine's gradients."""
-    net = sigmoid_net(seed=seed)
+    """Full-batch gradient descent on XOR with the seed network and the engine's gradients.
+    Bad knobs (a negative seed, η ≤ 0, a fractional number of epochs) raise a message that
+    says what is allowed."""
+    lr, epochs = _check_training_knobs(lr, epochs)
+    net = sigmoid_net(*init_sigmoid_params(_check_seed(seed)))
     losses, t1s, t2s = [], [net.theta1.value.copy()], [net.theta2.value.copy()]
     for _ in range(epochs):
         losses.append(net.graph.forward(X=XOR_X, y=XOR_Y))
@@ -189,3 +241,141 @@ def train_xor(seed: int = 0, lr: float = 1.0, epochs: int = 2000) -> History:
         t2s.append(net.theta2.value.copy())
     losses.append(net.graph.forward(X=XOR_X, y=XOR_Y))
     return History(losses, t1s, t2s)
+
+
+# --- many runs at once, in plain numpy ----------------------------------------------------------
+
+def batch_gradients(theta1s: np.ndarray, theta2s: np.ndarray, X: np.ndarray = XOR_X,
+                    y: np.ndarray = XOR_Y) -> tuple[np.ndarray, np.ndarray]:
+    """∂C/∂θ1 and ∂C/∂θ2 of the mean cross-entropy for a stack of weight pairs at once
+    (shapes (runs, 3, hidden) and (runs, hidden+1, 1)), by the formulas
+    ∂C/∂θ2 = L2ᵀ(L3 − y)/m and ∂C/∂θ1 = L1ᵀδ2/m with δ2 = ((L3 − y) θ2ᵀ without the bias column)
+    ⊙ a2(1 − a2)."""
+    return _batch_gradients(_with_bias(X), y, theta1s, theta2s)
+
+
+def _batch_gradients(L1: np.ndarray, y: np.ndarray, theta1s: np.ndarray,
+                     theta2s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    m = L1.shape[0]
+    a2 = _sigmoid(L1 @ theta1s)                                    # (runs, m, hidden)
+    L2 = np.concatenate([a2, np.ones(a2.shape[:-1] + (1,))], axis=-1)
+    error = (_sigmoid(L2 @ theta2s) - y) / m                       # ∂C/∂z3, (runs, m, 1)
+    grad2 = L2.transpose(0, 2, 1) @ error
+    delta2 = (error @ theta2s[:, :-1].transpose(0, 2, 1)) * a2 * (1.0 - a2)
+    return L1.T @ delta2, grad2
+
+
+def gradient_norms(history: History) -> np.ndarray:
+    """‖∇C‖ = √(Σ (∂C/∂θ)²) over all weights, at every epoch of a run."""
+    g1, g2 = batch_gradients(np.stack(history.theta1), np.stack(history.theta2))
+    return np.sqrt((g1 ** 2).sum(axis=(1, 2)) + (g2 ** 2).sum(axis=(1, 2)))
+
+
+def train_many(seeds: Sequence[int], lr: float, epochs: int, hidden: int = 2,
+               scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """The same full-batch gradient descent as train_xor, for many seeds side by side, with
+    `hidden` sigmoid units and starting weights from init_sigmoid_params(seed, scale, hidden).
+    Returns the final θ1s (runs, 3, hidden) and θ2s (runs, hidden+1, 1)."""
+    lr, epochs = _check_training_knobs(lr, epochs)
+    starts = [init_sigmoid_params(s, scale, hidden) for s in seeds]
+    theta1s = np.stack([t1 for t1, _ in starts])
+    theta2s = np.stack([t2 for _, t2 in starts])
+    L1 = _with_bias(XOR_X)                      # made once: the same every epoch
+    for _ in range(epochs):
+        grad1, grad2 = _batch_gradients(L1, XOR_Y, theta1s, theta2s)
+        theta1s, theta2s = theta1s - lr * grad1, theta2s - lr * grad2
+    return theta1s, theta2s
+
+
+def correct_counts(theta1s: np.ndarray, theta2s: np.ndarray, X: np.ndarray = XOR_X,
+                   y: np.ndarray = XOR_Y) -> np.ndarray:
+    """How many samples each run of a stack classifies correctly."""
+    return np.array([int(np.sum((predict(t1, t2, X) > 0.5) == (y > 0.5)))
+                     for t1, t2 in zip(theta1s, theta2s)])
+
+
+def cross_entropy(theta1: np.ndarray, theta2: np.ndarray, X: np.ndarray = XOR_X,
+                  y: np.ndarray = XOR_Y) -> float:
+    """The mean cross-entropy cost C of one pair of weights, in plain numpy."""
+    L3 = predict(theta1, theta2, X)
+    return float(-np.mean(y * np.log(L3) + (1.0 - y) * np.log(1.0 - L3)))
+
+
+# --- a recurrent net, unrolled in time ----------------------------------------------------------
+
+@dataclass
+class RNN:
+    """h_t = tanh(w·h_(t−1) + u·x_t + b) for t = 1..T, E = ½(h_T − y)², as one graph in which the
+    shared Params w, u, b feed every time step. Per step t the nodes are wh(t−1) = w·h_(t−1),
+    ux(t) = u·x_t, s(t) = their sum, a(t) = s(t) + b and h(t) = tanh(a(t))."""
+
+    graph: Graph
+    T: int
+    w: Param
+    u: Param
+    b: Param
+    h: list[Node]   # h[0] is the Input h0, h[t] the state after step t
+    a: list[Node]   # a[t] is the pre-activation of step t (a[0] is None)
+    y: Node
+    E: Node
+
+    def feed(self, xs: Sequence[float], y: float, h0: float = 0.0) -> dict[str, float]:
+        """The inputs of forward() as keywords: h0, x1..xT and y."""
+        xs = list(np.ravel(xs))
+        if len(xs) != self.T:
+            raise InputError(f"this RNN is unrolled over T = {self.T} steps and needs {self.T} "
+                             f"inputs x1..x{self.T}, got {len(xs)}")
+        return {"h0": float(h0), **{f"x{t}": float(x) for t, x in enumerate(xs, 1)},
+                "y": float(y)}
+
+
+def rnn(T: int = 4, w: float = 0.5, u: float = 1.0, b: float = 0.0) -> RNN:
+    """A scalar tanh RNN unrolled over T time steps; inputs h0, x1..xT and the target y."""
+    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
+        raise InputError(f"rnn(T): T is the number of time steps, a whole number ≥ 1; got {T!r}")
+    w_, u_, b_ = Param("w", float(w)), Param("u", float(u)), Param("b", float(b))
+    h: list[Node] = [Input("h0")]
+    a: list[Node | None] = [None]
+    for t in range(1, T + 1):
+        x = Input(f"x{t}")
+        s = F.add(F.mul(w_, h[-1], name=f"wh{t - 1}"), F.mul(u_, x, name=f"ux{t}"), name=f"s{t}")
+        a.append(F.add(s, b_, name=f"a{t}"))
+        h.append(F.tanh(a[-1], name=f"h{t}"))
+    y = Input("y")
+    E = F.squared_error(h[-1], y, name="E")
+    return RNN(Graph(E), int(T), w_, u_, b_, h, a, y, E)
+
+
+def rnn_states(xs: Sequence[float], w: float, u: float, b: float, h0: float = 0.0) -> np.ndarray:
+    """h_0, h_1, ..., h_T by a plain loop (no graph): h_t = tanh(w·h_(t−1) + u·x_t + b)."""
+    hs = [float(h0)]
+    for x in np.ravel(xs):
+        hs.append(float(np.tanh(w * hs[-1] + u * x + b)))
+    return np.array(hs)
+
+
+def state_gradients(hs: Sequence[float], w: float) -> np.ndarray:
+    """∂h_T/∂h_t for t = 0..T by the product formula Π_(s=t+1..T) w·(1 − h_s²) (1 at t = T)."""
+    factors = w * (1.0 - np.asarray(hs, dtype=float)[1:] ** 2)     # factor s sits at index s−1
+    return np.append(np.cumprod(factors[::-1])[::-1], 1.0)
+
+
+# --- a helper for the lessons' checks ------------------------------------------------
+
+def jacobian(out: Node, wrt: Node | str, **inputs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """∂out/∂wrt for an array-valued node, shaped out.shape + wrt.shape, twice: by backward() and
+    by central differences. Row r comes from the scalar Σ(out ⊙ e_r), e_r being 1 at entry r and 0
+    elsewhere: that scalar is entry r of `out`, so its gradient is row r."""
+    probe = Graph(F.sum(out, name="Σ"))
+    probe.forward(**inputs)
+    out_shape, wrt_shape = np.shape(probe.value(out)), np.shape(probe.value(wrt))
+    by_engine, by_differences = np.zeros(out_shape + wrt_shape), np.zeros(out_shape + wrt_shape)
+    for r in np.ndindex(out_shape):
+        e_r = np.zeros(out_shape)
+        e_r[r] = 1.0
+        pick = Graph(F.sum(F.mul(out, Const(e_r, name="e_r")), name="pick"))
+        pick.forward(**inputs)
+        pick.backward()
+        by_engine[r] = pick.grad(wrt)
+        by_differences[r] = numeric_grad(pick, wrt, **inputs)
+    return by_engine, by_differences

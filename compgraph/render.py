@@ -1,332 +1,179 @@
-"""Drawing a graph with graphviz, one frame per step of a trace, on a layout that never moves.
+"""Static pictures of a graph: `render()` and `legend()`.
 
-The layout is computed once per graph (dot, with every number replaced by a wide placeholder, so
-nodes are big enough for any value); each frame then pins every node and edge where that layout
-put them and is drawn by `neato -n2`, which places nothing itself. Values change, positions don't.
+A picture is one state of a drawing (compgraph.scene): the layout made once, with one step's texts
+and highlights written in. It displays as an <img> of a self-contained SVG (styles inside, the
+same on light and dark pages), which JupyterLab shows even in a notebook that was never run or
+trusted. Where the kernel's machine has no `dot`, it displays as a small widget that lays the
+graph out in the browser (WebAssembly graphviz shipped in the package).
 """
 
 from __future__ import annotations
 
+import base64
 import html
-import json
-import subprocess
-from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from typing import Any
 
-import graphviz
-import numpy as np
-
+from . import scene as _scene
 from .errors import CompgraphError
-from .graph import CONST, INPUT, OP, PARAM, Graph, Node
-from .ops import Value
-from .trace import BackwardStep, TangentStep, Trace, edge_text, fmt, formula
+from .graph import Graph
+from .scene import (
+    INSTALL_DOT,
+    ROLE_STYLE,
+    Drawing,
+    GraphvizMissing,
+    State,
+    StateBuilder,
+    have_dot,
+    run_dot,
+    state_at,
+    trace_scene,
+)
+from .trace import Trace
 
-# Okabe–Ito colours (safe for colour-blind readers): pale fills, full-strength borders.
-ROLE_STYLE = {  # role: (fill, border, legend text)
-    INPUT: ("#D4EBF8", "#56B4E9", "input"),
-    PARAM: ("#FBE3B4", "#E69F00", "parameter"),
-    CONST: ("#EBEBEB", "#999999", "constant"),
-    OP: ("#FFFFFF", "#555555", "operation"),
-    "output": ("#C9EDE0", "#009E73", "output / loss"),
-}
-FORWARD_COLOUR = "#0072B2"   # the node being computed
-BACKWARD_COLOUR = "#D55E00"  # the edge being traversed, and gradients
-PENDING_COLOUR = "#9A9A9A"   # values not computed yet
-PATH_COLOUR = "#CC79A7"      # a path from the output to a leaf
-DIRECTIONS = ("LR", "BT", "TB", "RL")
-WIDE_NUMBER = -1.234e-05     # placeholder as wide as any 4-significant-digit number
-
-INSTALL_DOT = ("graphviz's `dot` program is not installed, so graphs cannot be drawn.\n"
-               "Install it, then restart the kernel:\n"
-               "  Debian/Ubuntu:  sudo apt-get install graphviz\n"
-               "  macOS:          brew install graphviz\n"
-               "  conda:          conda install -c conda-forge graphviz\n"
-               "(`python3 run.py lab` installs it for you where it can.)")
+__all__ = ["GraphvizMissing", "INSTALL_DOT", "Picture", "legend", "render", "ROLE_STYLE"]
 
 
-class GraphvizMissing(CompgraphError, RuntimeError):
-    """graphviz's `dot` executable could not be found."""
+def __getattr__(name: str) -> Any:  # render.LAYOUT_RUNS reads the live counter in scene
+    if name == "LAYOUT_RUNS":
+        return _scene.LAYOUT_RUNS
+    raise AttributeError(name)
 
 
-@dataclass
-class Frame:
-    """What one picture shows: known values and gradients, and what is highlighted."""
-
-    values: dict[Node, Value] = field(default_factory=dict)
-    grads: dict[Node, Value] = field(default_factory=dict)
-    current_node: Node | None = None       # forward: the node just computed
-    current_edge: tuple[Node, int] | None = None  # backward: (parent, input slot)
-    done_edges: set[tuple[Node, int]] = field(default_factory=set)
-    backward: bool = False
-    wrt: Node | None = None    # forward mode: grads hold d node / d wrt
-    marked_edges: set[tuple[Node, int]] = field(default_factory=set)  # a path being explored
+@cache
+def static_text(name: str) -> str:
+    """A file of compgraph/static, as text."""
+    return resources.files("compgraph").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def frames(trace: Trace) -> list[Frame]:
-    """One Frame per step, read off the trace (no math of its own)."""
-    result, values, grads, done = [], {}, {}, set()
-    graph = trace.graph
-    consts = {n: graph.value(n) for n in graph.nodes if n.role == CONST}
-    for step in trace:
-        if isinstance(step, TangentStep):
-            values = {**values, step.node: step.value}
-            grads = {**grads, step.node: step.tangent}
-            result.append(Frame({**consts, **values}, grads, step.node, wrt=step.wrt))
-        elif isinstance(step, BackwardStep):
-            grads = {**grads, step.child: step.total}
-            edge = None if step.parent is None else (step.parent, step.slot)
-            result.append(Frame({**consts, **values}, grads, step.child if edge is None else None,
-                                edge, set(done), backward=True))
-            if edge is not None:
-                done = done | {edge}
-        else:
-            values = {**values, step.node: step.value}
-            result.append(Frame({**consts, **values}, dict(grads), step.node))
-    return result
+def styled_svg(svg: str) -> str:
+    """An SVG that carries its own styles (graph.css) and scales to the width it is given."""
+    style = f"<style>{static_text('graph.css')}</style>"
+    head_end = svg.index(">", svg.index("<svg")) + 1
+    return svg[:head_end] + style + svg[head_end:]
 
 
-def final_frame(graph: Graph) -> Frame:
-    """Whatever the graph holds now: values after forward(), gradients after backward()."""
-    # before forward() only the leaves' values mean anything (ops may hold a failed pass's, or
-    # another graph's)
-    values = graph.values or {n: n.value for n in graph.nodes
-                              if n.value is not None and n.op is None}
-    return Frame(values, dict(graph.grads or {}))
+def img_html(svg: str, description: str) -> str:
+    """The SVG as an <img> with a data: URL, which JupyterLab's sanitizer lets through in
+    notebooks that are not trusted (it drops inline SVG there)."""
+    data = base64.b64encode(svg.encode()).decode()
+    return (f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(description)}" '
+            f'style="max-width: 100%; height: auto">')
 
 
-# --- labels ------------------------------------------------------------------------------------
+class Picture:
+    """One drawing in one state. `.svg` is the SVG (needs `dot` in the kernel), `.source` the DOT
+    with this state's texts, `.pipe(format=...)` any graphviz format; in a notebook it shows as
+    an image, or, without `dot`, as a small widget drawn in the browser."""
 
-def _text(value: Value | None) -> str:
-    if value is None:
-        return "?"
-    if type(value) is float:
-        return fmt(value)
-    shape = "×".join(map(str, value.shape)) or "scalar"
-    return f"{shape}: {fmt(value)}" if value.size <= 6 else f"{shape} array"
+    def __init__(self, drawing: Drawing | None, state: State, description: str,
+                 svg: str | None = None):
+        self.drawing, self.state, self.description = drawing, state, description
+        self._svg = svg
 
-
-def _wide(value: Value | None) -> Value | None:
-    """A stand-in at least as wide as any value of this shape, for the one-off layout."""
-    if value is None or type(value) is float:
-        return WIDE_NUMBER
-    return np.full(value.shape, WIDE_NUMBER)
-
-
-def _role(graph: Graph, node: Node) -> str:
-    return "output" if node is graph.output else node.role
-
-
-def node_label(graph: Graph, node: Node, value: Value | None, grad: Value | None,
-               known: bool, wrt: Node | None = None) -> str:
-    name = html.escape(node.name)
-    head = f"<B>{name}</B>"
-    if node.op is not None:
-        head += " = " + html.escape(formula(node))
-    colour = "#000000" if known else PENDING_COLOUR
-    rows = [head, f'<FONT COLOR="{colour}">{html.escape(_text(value if known else None))}</FONT>']
-    if grad is not None:
-        d = (f"∂{name}/∂{html.escape(wrt.name)}" if wrt is not None
-             else f"∂{html.escape(graph.output.name)}/∂{name}")
-        colour = FORWARD_COLOUR if wrt is not None else BACKWARD_COLOUR
-        rows.append(f'<FONT COLOR="{colour}">{d} = {html.escape(_text(grad))}</FONT>')
-    cells = "".join(f"<TR><TD>{row}</TD></TR>" for row in rows)
-    return f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1">{cells}</TABLE>>'
-
-
-def edge_label(parent: Node, slot: int, values_known: bool, values: dict[Node, Value]) -> str:
-    """The edge's label, as trace.edge_text writes it, from `values` (a frame's: the graph may
-    hold a later or a failed pass by now)."""
-    return edge_text(parent, slot, values if values_known else {})
-
-
-# --- layout and drawing ------------------------------------------------------------------------
-
-def _dot_source(graph: Graph, frame: Frame, rankdir: str, layout: Layout | None,
-                wide: bool = False) -> str:
-    index = graph.position
-    shapes_from = graph.values or {n: n.value for n in graph.nodes}
-    lines = ["digraph compgraph {",
-             f'  graph [rankdir={rankdir}, nodesep=0.35, ranksep=0.55, bgcolor="white", '
-             f'fontname="Helvetica", pad=0.15];',
-             '  node [fontname="Helvetica", fontsize=11, style="filled,rounded", shape=box];',
-             '  edge [fontname="Helvetica", fontsize=10, color="#666666", arrowsize=0.7];']
-    for node in graph.nodes:
-        i = index[node]
-        fill, border, _ = ROLE_STYLE[_role(graph, node)]
-        known = node in frame.values
-        if wide:
-            value = _wide(shapes_from.get(node))
-            label = node_label(graph, node, value, value, True)
-        else:
-            label = node_label(graph, node, frame.values.get(node), frame.grads.get(node), known,
-                               frame.wrt)
-        attrs = {"label": label, "fillcolor": fill, "color": border, "penwidth": "1.2"}
-        if node.op is None:
-            attrs["style"] = "filled"
-            attrs["shape"] = "ellipse" if node.role != PARAM else "box"
-        if node is frame.current_node:
-            attrs["color"] = BACKWARD_COLOUR if frame.backward else FORWARD_COLOUR
-            attrs["penwidth"] = "3.5"
-        if layout is not None:
-            x, y, w, h = layout.nodes[i]
-            attrs.update(pos=f"{x},{y}!", width=str(w), height=str(h), fixedsize="true")
-        lines.append(f"  n{i} [{_attrs(attrs)}];")
-    edge_number = 0
-    for node in graph.nodes:
-        for slot, child in enumerate(node.children):
-            key = (node, slot)
-            label = edge_label(node, slot, not wide and node in frame.values, frame.values)
-            if wide:
-                wide_values = {n: _wide(shapes_from.get(n)) for n in (node, *node.children)}
-                label = edge_text(node, slot, wide_values, placeholder=fmt(WIDE_NUMBER))
-            attrs = {"label": _escape(label), "id": f"e{edge_number}"}
-            if key in frame.marked_edges:
-                attrs.update(color=PATH_COLOUR, fontcolor=PATH_COLOUR, penwidth="3.5")
-            elif key == frame.current_edge:
-                attrs.update(color=BACKWARD_COLOUR, fontcolor=BACKWARD_COLOUR, penwidth="3.5")
-            elif frame.wrt is not None and node is frame.current_node:
-                attrs.update(color=FORWARD_COLOUR, fontcolor=FORWARD_COLOUR, penwidth="2.5")
-            elif key in frame.done_edges:
-                attrs.update(color=BACKWARD_COLOUR, penwidth="1.6")
-            if layout is not None:
-                spline, label_pos = layout.edges[edge_number]
-                attrs.update(pos=spline, lp=label_pos)
-            lines.append(f"  n{index[child]} -> n{index[node]} [{_attrs(attrs)}];")
-            edge_number += 1
-    if layout is not None:
-        lines.append(f'  graph [bb="{layout.bbox}"];')
-    lines.append("}")
-    return "\n".join(lines)
-
-
-def _attrs(attrs: dict[str, str]) -> str:
-    """DOT attribute list: HTML labels (<...>) go in as they are, everything else quoted."""
-    return ", ".join(f"{k}={v}" if v.startswith("<") else f'{k}="{v}"'
-                     for k, v in attrs.items())
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Node centres and sizes, edge splines and label positions, from one run of dot."""
-
-    nodes: list[tuple[float, float, float, float]]
-    edges: list[tuple[str, str]]
-    bbox: str
-
-
-def _run_graphviz(args: list[str], source: str) -> str:
-    try:
-        done = subprocess.run(args, input=source.encode(), capture_output=True, check=False)
-    except FileNotFoundError:
-        raise GraphvizMissing(INSTALL_DOT) from None
-    if done.returncode != 0:
-        raise CompgraphError(f"graphviz failed: {done.stderr.decode(errors='replace')[:500]}")
-    return done.stdout.decode()
-
-
-LAYOUT_RUNS = 0  # how many times dot has laid out a graph in this process
-
-
-def compute_layout(graph: Graph, rankdir: str = "LR") -> Layout:
-    """Run dot once on placeholder labels and keep where it put everything."""
-    global LAYOUT_RUNS
-    LAYOUT_RUNS += 1
-    laid = json.loads(_run_graphviz(["dot", "-Tjson"], _dot_source(graph, Frame(), rankdir,
-                                                                  None, wide=True)))
-    nodes = {}
-    for obj in laid.get("objects", []):
-        x, y = obj["pos"].split(",")
-        nodes[int(obj["name"][1:])] = (float(x), float(y), float(obj["width"]),
-                                       float(obj["height"]))
-    # dot numbers edges by their tail node; our own ids give them back in our order
-    by_id = {e["id"]: (e["pos"], e.get("lp", "0,0")) for e in laid.get("edges", [])}
-    edges = [by_id[f"e{k}"] for k in range(len(by_id))]
-    return Layout([nodes[i] for i in range(len(graph.nodes))], edges, laid["bb"])
-
-
-class Picture(graphviz.Source):
-    """A graphviz object whose node positions are pinned: it is drawn by `neato -n2`, which keeps
-    every position given to it. Displays as SVG in Jupyter; `.svg` holds the drawing."""
-
-    def __init__(self, source: str):
-        super().__init__(source, engine="neato", format="svg")
-        self._svg: str | None = None
-
-    def pipe(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        kwargs.setdefault("neato_no_op", 2)
-        kwargs.setdefault("quiet", True)  # graphviz's size warnings would land in cell outputs
-        try:
-            return super().pipe(*args, **kwargs)
-        except graphviz.ExecutableNotFound:
-            raise GraphvizMissing(INSTALL_DOT) from None
+    @property
+    def source(self) -> str:
+        if self.drawing is None:
+            raise CompgraphError("this picture has no DOT source")
+        return self.drawing.source(self.state.texts, self.state.classes)
 
     @property
     def svg(self) -> str:
         if self._svg is None:
-            self._svg = self.pipe(format="svg", encoding="utf-8")
+            if self.drawing is None or self.drawing.svg is None:
+                raise GraphvizMissing(INSTALL_DOT)
+            self._svg = styled_svg(_scene.apply_state(self.drawing.svg, self.state.texts,
+                                                      self.state.classes))
         return self._svg
 
-    def _repr_image_svg_xml(self) -> str:
+    @property
+    def value(self) -> str:
+        """The SVG, as `.svg` (the name the widgets' `.picture.value` had)."""
         return self.svg
 
-    def __repr__(self) -> str:  # stable text, unlike the default's memory address
-        return f"<compgraph.Picture: {self.source.count(' -> ')} edges>"
+    def pipe(self, format: str = "svg", encoding: str | None = None) -> Any:
+        """The picture in a graphviz output format (png, pdf, ...), drawn by the kernel's dot."""
+        if format == "svg":
+            return self.svg if encoding else self.svg.encode()
+        out = _pipe_bytes(self.source, format)
+        return out.decode(encoding) if encoding else out
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        text = repr(self)
+        if self._svg is not None or (self.drawing is not None and self.drawing.svg is not None):
+            return {"text/html": img_html(self.svg, self.description), "text/plain": text}
+        from .widgets import PictureWidget  # without dot: lay out in the browser
+        return PictureWidget(self)._repr_mimebundle_()[0] | {"text/plain": text}
+
+    def __repr__(self) -> str:  # short and stable: it is what a plain-text view shows
+        if self.drawing is None:
+            return "<compgraph.Picture: legend>"
+        return f"<compgraph.Picture: {len(self.drawing.edges)} edges>"
 
 
-class Renderer:
-    """Draws frames of one graph on one layout, each frame's SVG computed once and cached."""
-
-    def __init__(self, graph: Graph, rankdir: str = "LR"):
-        if rankdir not in DIRECTIONS:
-            raise CompgraphError(f"rankdir must be one of {DIRECTIONS}, got {rankdir!r}")
-        self.graph = graph
-        self.rankdir = rankdir
-        self._runs_before = LAYOUT_RUNS
-        self.layout = compute_layout(graph, rankdir)
-
-    @property
-    def layouts_computed(self) -> int:
-        """Layouts run since this renderer was made, its own included: drawing frames adds none
-        (the tests and benchmarks check this stays 1 while stepping)."""
-        return LAYOUT_RUNS - self._runs_before
-
-    def picture(self, frame: Frame) -> Picture:
-        return Picture(_dot_source(self.graph, frame, self.rankdir, self.layout))
+def _pipe_bytes(source: str, format: str) -> bytes:
+    import subprocess
+    try:
+        done = subprocess.run(["dot", f"-T{format}"], input=source.encode(), capture_output=True,
+                              check=False)
+    except FileNotFoundError:
+        raise GraphvizMissing(INSTALL_DOT) from None
+    if done.returncode != 0:
+        raise CompgraphError(f"graphviz failed: {done.stderr.decode(errors='replace')[:500]}")
+    return done.stdout
 
 
 def render(graph: Graph, trace: Trace | None = None, step: int | None = None,
            rankdir: str = "LR") -> Picture:
-    """The graph as a picture: with a trace and a step, that step highlighted; otherwise the
-    values and gradients the graph holds now. rankdir "LR" (default) or "BT" (bottom to top)."""
-    renderer = Renderer(graph, rankdir)
+    """The graph as a picture: with a trace and a step, that step highlighted (step None: the
+    last); otherwise the values and gradients the graph holds now. rankdir "LR" or "BT"."""
+    drawing = Drawing(graph, rankdir)
     if trace is None:
-        return renderer.picture(final_frame(graph))
-    all_frames = frames(trace)
-    return renderer.picture(all_frames[-1 if step is None else step])
-
-
-def _key() -> list[tuple[str, str, str]]:
-    """(fill, border, meaning) for every colour the pictures use."""
-    return [*ROLE_STYLE.values(), ("#FFFFFF", FORWARD_COLOUR, "computing (forward)"),
-            (BACKWARD_COLOUR, BACKWARD_COLOUR, "gradient flowing (backward)")]
+        values = graph.values or {n: n.value for n in graph.nodes
+                                  if n.value is not None and n.op is None}
+        build = StateBuilder(drawing, values)
+        for node, grad in (graph.grads or {}).items():
+            build.set_grad(node, grad)
+        return Picture(drawing, build.state(), f"the graph of {graph.output.name}")
+    if trace.graph is not graph:
+        raise CompgraphError("render(graph, trace): the trace was made from another graph")
+    if trace and isinstance(trace[0], _scene.TangentStep):
+        drawing = Drawing(graph, rankdir, wrt=trace[0].wrt)
+    scene = trace_scene(drawing, trace)
+    index = len(trace) - 1 if step is None else step
+    if not -len(trace) <= index < len(trace):
+        raise CompgraphError(f"step {step} is outside the trace (steps 0 to {len(trace) - 1})")
+    index %= len(trace)
+    return Picture(drawing, state_at(scene, index), scene["steps"][index]["description"])
 
 
 def legend() -> Picture:
-    """A small key to the colours, as a picture."""
-    rows = "".join(f'<TR><TD BGCOLOR="{fill}" BORDER="2" COLOR="{border}" WIDTH="18"></TD>'
-                   f'<TD ALIGN="LEFT">{text}</TD></TR>' for fill, border, text in _key())
-    source = ('digraph legend { node [shape=plaintext, fontname="Helvetica", fontsize=10]; '
-              f'key [pos="0,0!", label=<<TABLE BORDER="0" CELLSPACING="3">{rows}</TABLE>>]; }}')
-    return Picture(source)
+    """A key to the colours and line styles, as a picture (drawn here; needs no `dot`)."""
+    rows = [(f'<rect x="4" y="{4 + 20 * i}" width="26" height="14" rx="3" fill="{fill}" '
+             f'stroke="{border}" stroke-width="2"/>', text)
+            for i, (fill, border, text) in enumerate(ROLE_STYLE.values())]
+    lines = [("#0072b2", "", "3.5", "computing now (forward): thick blue border"),
+             ("#d55e00", "7 4", "3.5", "edge being traversed (backward): dashed"),
+             ("#d55e00", "", "2", "edges done (backward): solid"),
+             ("#cc79a7", "", "3.5", "a path (PathExplorer)")]
+    for stroke, dash, width, text in lines:
+        y = 11 + 20 * len(rows)
+        rows.append((f'<line x1="4" y1="{y}" x2="30" y2="{y}" stroke="{stroke}" '
+                     f'stroke-width="{width}" stroke-dasharray="{dash}"/>', text))
+    height = 20 * len(rows) + 4
+    body = "".join(f'{art}<text x="38" y="{15 + 20 * i}" font-size="12" '
+                   f'font-family="Helvetica, Arial, sans-serif" fill="#1a1a1a">'
+                   f'{html.escape(text)}</text>' for i, (art, text) in enumerate(rows))
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="330" height="{height}" '
+           f'viewBox="0 0 330 {height}"><rect width="330" height="{height}" rx="4" '
+           f'fill="#ffffff"/>{body}</svg>')
+    return Picture(None, State(), "key to the colours and line styles", svg=svg)
 
 
-def legend_html() -> str:
-    """The same key as one line of HTML, for widgets."""
-    swatch = ('<span style="display:inline-block; width:12px; height:12px; margin:0 4px 0 12px; '
-              'vertical-align:middle; background:{}; border:2px solid {}"></span>{}')
-    items = "".join(swatch.format(fill, border, text) for fill, border, text in _key())
-    return f'<div style="font-size: 12px; color: #444">{items}</div>'
+def have_kernel_dot() -> bool:
+    """Whether the kernel's machine can lay graphs out itself (else the browser does)."""
+    return have_dot()
+
+
+__all__ += ["have_kernel_dot", "run_dot"]

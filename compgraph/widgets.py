@@ -1,45 +1,156 @@
-"""ipywidgets that step through a trace on a rendered graph. They only show what the trace holds.
+"""Widgets that step through a trace in the browser. The kernel computes the trace and hands the
+browser one scene (compgraph.scene); the browser applies every step itself, so stepping needs no
+kernel round trip and keeps working when the kernel is gone.
 
 Stepper          forward and backward pass, step by step (or forward mode with mode="forward")
 PathExplorer     the paths from the output to one leaf and the sum over them
 TrainingExplorer XOR training: loss curve, decision boundary and the graph at any epoch
+
+All share one front end (compgraph/static: plain ES modules, no build step) through anywidget.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
-import io
-import time
+import json
+import math
+import numbers
+from functools import cache
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
-import ipywidgets as widgets
+import anywidget
+import traitlets
 
-from . import nn
 from .errors import CompgraphError
 from .graph import Graph, Node
-from .render import Frame, Renderer, final_frame, frames, legend_html
+from .render import Picture, img_html, static_text
+from .scene import (
+    MAX_PATHS,
+    Drawing,
+    StateBuilder,
+    legend_items,
+    state_at,
+    trace_scene,
+)
 from .trace import Trace, forward_mode_trace, trace
+from .training import TrainingExplorer  # it lives with the data it shows
 
-KIND_NAMES = {"forward": "forward", "backward": "backward", "tangent": "forward mode"}
-
-
-def _explain(lines: str, colour: str = "#222222") -> str:
-    body = "<br>".join(html.escape(line) for line in lines.splitlines())
-    return (f'<div style="font-family: monospace; font-size: 14px; color: {colour}; '
-            f'padding: 4px 8px; min-height: 3.6em">{body}</div>')
-
-
-def fit_width(svg: str) -> str:
-    """Let a drawing shrink to the width of the notebook column instead of scrolling sideways
-    (graphviz sets a fixed size in points; its viewBox keeps the proportions)."""
-    return svg.replace("<svg ", '<svg style="max-width: 100%; height: auto" ', 1)
+# The front end, in the order the files are joined: no module imports another; the entry comes
+# last and is the only one that exports.
+MODULES = ("viz_loader.js", "graph_view.js", "controls.js", "explanation.js", "legend.js",
+           "app.js")
+PLAY_MS = 900
 
 
-def _error(message: str) -> str:
-    return _explain(f"⚠ {message}", colour="#B00020")
+@cache
+def front_end_js(entry: str = "entry_anywidget.js") -> str:
+    return "\n".join(static_text(name) for name in (*MODULES, entry))
 
 
-class Stepper(widgets.VBox):
+@cache
+def front_end_css() -> str:
+    return static_text("widget.css") + "\n" + static_text("graph.css")
+
+
+@cache
+def viz_bytes() -> bytes:
+    """The vendored WebAssembly graphviz (an ES module), sent to the browser only on request."""
+    return resources.files("compgraph").joinpath("static", "vendor", "viz.js").read_bytes()
+
+
+class FrontEnd(anywidget.AnyWidget):
+    """The shared widget: one scene in, steps applied in the browser. Subclasses fill `scene`."""
+
+    _esm = front_end_js()
+    _css = front_end_css()
+    scene = traitlets.Dict().tag(sync=True)
+    step = traitlets.Int(0).tag(sync=True)
+    status = traitlets.Unicode("").tag(sync=True)
+    drawn_svg = traitlets.Dict().tag(sync=True)   # the browser's drawing, where dot is missing
+    inputs = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.on_msg(self._on_message)
+
+    def _on_message(self, _: Any, content: dict, buffers: list) -> None:
+        if isinstance(content, dict) and content.get("type") == "viz":
+            self.send({"type": "viz"}, buffers=[viz_bytes()])
+
+    # --- what is shown, in the kernel --------------------------------------------------------
+
+    def _drawing(self) -> Drawing:
+        raise NotImplementedError
+
+    def go(self, index: int) -> None:
+        """Show step `index` (clamped to the steps there are)."""
+        self.step = max(0, min(int(index), len(self.scene["steps"]) - 1))
+
+    @property
+    def svg(self) -> str:
+        """The SVG of the step shown now (drawn by the kernel's `dot`)."""
+        return self.picture.svg
+
+    @property
+    def picture(self) -> Picture:
+        """The step shown now as a static picture: `display(widget.picture)` shows it (also in
+        untrusted notebooks); `.svg` (or `.value`) is its SVG."""
+        return self.picture_at(self.step)
+
+    def picture_at(self, index: int) -> Picture:
+        step = self.scene["steps"][index]
+        return Picture(self._drawing(), state_at(self.scene, index), step["description"])
+
+    @property
+    def explanation_text(self) -> str:
+        return self.scene["steps"][self.step]["explanation"]
+
+    @property
+    def position_text(self) -> str:
+        return self.scene["steps"][self.step]["position"]
+
+    def __repr__(self) -> str:  # short and stable: the text a plain view shows
+        steps = self.scene.get("steps", [])
+        noun = self.scene.get("noun", "step")
+        return f"<compgraph.{type(self).__name__}: {len(steps)} {noun}s>"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict]:
+        data, meta = super()._repr_mimebundle_(**kwargs)
+        data["text/plain"] = repr(self)
+        # Where widgets cannot run (an untrusted notebook, a preview): the last step's picture,
+        # where everything is known, and a line saying how to step through it.
+        steps = self.scene.get("steps", [])
+        if steps and self.scene.get("svg"):
+            last = self.picture_at(len(steps) - 1)
+            noun = self.scene.get("noun", "step")
+            caption = (f"{type(self).__name__}: {len(steps)} {noun}s, shown at the last one. "
+                       f"Run the notebook to step through them.")
+            data["text/html"] = (f"{img_html(last.svg, last.description)}"
+                                 f'<div style="font-size: 12px; font-style: italic">'
+                                 f"{html.escape(caption)}</div>")
+        return data, meta
+
+    def export_html(self, path: str | Path) -> Path:
+        """Write a single HTML file that steps exactly like this widget, with no kernel and no
+        network (the WebAssembly graphviz goes in only when the kernel made no SVG)."""
+        return export_html(self, path)
+
+
+def _scene_key(dot: str) -> str:
+    return hashlib.sha256(dot.encode()).hexdigest()[:16]
+
+
+def _base_scene(kind: str, drawing: Drawing, title: str) -> dict[str, Any]:
+    # the DOT goes along only when the browser has to lay it out (no SVG from the kernel)
+    return {"kind": kind, "title": title, "dot": "" if drawing.svg else drawing.dot,
+            "svg": drawing.svg or "",
+            "key": _scene_key(drawing.dot), "legend": legend_items(kind), "play_ms": PLAY_MS}
+
+
+class Stepper(FrontEnd):
     """Step through the forward and backward passes of `graph` at the given input values.
 
     Stepper(g, x=0.5)                          forward, then backward, one step per click
@@ -55,222 +166,242 @@ class Stepper(widgets.VBox):
         if mode == "forward" and wrt is None:
             raise CompgraphError("Stepper(mode='forward') needs wrt=<the input to differentiate "
                                  "by>")
-        self.graph, self.mode, self.wrt, self.inputs = graph, mode, wrt, dict(inputs)
+        self.graph, self.mode, self.inputs_given = graph, mode, dict(inputs)
+        self.wrt = graph.node(wrt) if wrt is not None else None
         self.trace = self._make_trace()
-        self.renderer = Renderer(graph, rankdir)
-        self.frames: list[Frame] = frames(self.trace)
-        self._svgs: dict[int, str] = {}
+        self.drawing = Drawing(graph, rankdir, wrt=self.wrt)
+        specs = self._slider_specs(sliders)
+        super().__init__()
+        self.scene = self._scene(specs)
+        self.inputs = {s["name"]: s["value"] for s in specs}
+        self.observe(self._on_inputs, names="inputs")
 
-        def button(icon: str, tooltip: str, target: Any) -> widgets.Button:
-            # Font Awesome icons ship with JupyterLab; media characters such as ⏮ are missing
-            # from many system fonts and would show as empty boxes.
-            b = widgets.Button(icon=icon, tooltip=tooltip, layout=widgets.Layout(width="44px"))
-            b.on_click(lambda _: self.go(target()))
-            return b
-
-        last = len(self.frames) - 1
-        self.first_button = button("fast-backward", "First step", lambda: 0)
-        self.previous_button = button("step-backward", "Previous step", lambda: self.step - 1)
-        self.next_button = button("step-forward", "Next step", lambda: self.step + 1)
-        self.last_button = button("fast-forward", "Last step", lambda: len(self.frames) - 1)
-        self.slider = widgets.IntSlider(value=0, min=0, max=last, readout=False,
-                                        description="step", layout=widgets.Layout(width="260px"))
-        start = time.perf_counter()
-        first_svg = self._svg(0)
-        render_ms = 1000 * (time.perf_counter() - start)
-        # Play must not outrun the drawing: at least 4 renders per interval, never under 0.7 s.
-        self.play = widgets.Play(value=0, min=0, max=last, interval=int(max(700, 4 * render_ms)),
-                                 tooltip="Play", description="Play", show_repeat=False)
-        widgets.jslink((self.play, "value"), (self.slider, "value"))
-        self.position = widgets.Label()
-        self.picture = widgets.HTML(first_svg)
-        self.explanation = widgets.HTML()
-        self.input_sliders = self._make_input_sliders(sliders)
-        self.slider.observe(lambda _: self._show(), names="value")
-
-        controls = widgets.HBox([self.first_button, self.previous_button, self.play,
-                                 self.next_button, self.last_button, self.slider, self.position])
-        # CSS classes name the parts for the browser test (and for anyone styling them)
-        self.picture.add_class("cg-picture")
-        self.explanation.add_class("cg-explanation")
-        parts = [controls, self.picture, widgets.HTML(legend_html()), self.explanation]
-        if self.input_sliders:
-            parts.append(widgets.HBox(list(self.input_sliders.values())))
-        super().__init__(parts)
-        self._show()
-
-    # --- what is shown ---------------------------------------------------------------------
-
-    @property
-    def step(self) -> int:
-        return self.slider.value
-
-    @property
-    def svg(self) -> str:
-        return self.picture.value
-
-    @property
-    def explanation_text(self) -> str:
-        return self.trace[self.step].text
-
-    def go(self, index: int) -> None:
-        """Show step `index` (clamped to the trace)."""
-        self.slider.value = max(0, min(index, len(self.frames) - 1))
+    def _drawing(self) -> Drawing:
+        return self.drawing
 
     def _make_trace(self) -> Trace:
         if self.mode == "forward":
-            return forward_mode_trace(self.graph, self.wrt, **self.inputs)
-        return trace(self.graph, **self.inputs)
+            return forward_mode_trace(self.graph, self.wrt, **self.inputs_given)
+        return trace(self.graph, **self.inputs_given)
 
-    def _svg(self, index: int) -> str:
-        if index not in self._svgs:
-            self._svgs[index] = fit_width(self.renderer.picture(self.frames[index]).svg)
-        return self._svgs[index]
+    def _scene(self, specs: list[dict]) -> dict[str, Any]:
+        kind = "forward mode" if self.mode == "forward" else "forward and backward"
+        return {**_base_scene("stepper", self.drawing,
+                              f"Stepper: {kind} pass of {self.graph.output.name}"),
+                **trace_scene(self.drawing, self.trace), "inputs": specs, "noun": "step"}
 
-    def _show(self) -> None:
-        index = self.step
-        step = self.trace[index]
-        same_kind = [s for s in self.trace if s.kind == step.kind]
-        self.position.value = (f"{KIND_NAMES[step.kind]} {same_kind.index(step) + 1}"
-                               f"/{len(same_kind)}")
-        try:
-            self.picture.value = self._svg(index)
-            self.explanation.value = _explain(step.text)
-        except CompgraphError as e:  # e.g. graphviz missing: say so, keep the controls alive
-            self.explanation.value = _error(str(e))
+    # --- input sliders ----------------------------------------------------------------------
 
-    # --- input sliders -----------------------------------------------------------------------
-
-    def _make_input_sliders(self, spec: bool | dict | None) -> dict[str, widgets.FloatSlider]:
+    def _slider_specs(self, spec: bool | dict | None) -> list[dict[str, Any]]:
         if not spec:
-            return {}
-        ranges = spec if isinstance(spec, dict) else {
-            name: (value - 2.0, value + 2.0, 0.01) for name, value in self.inputs.items()
-            if isinstance(value, (int, float))}
-        result = {}
-        for name, (low, high, step) in ranges.items():
-            s = widgets.FloatSlider(value=float(self.inputs[name]), min=low, max=high, step=step,
-                                    description=name, continuous_update=False)
-            s.observe(lambda change, name=name: self.set_input(name, change["new"]),
-                      names="value")
-            result[name] = s
+            return []
+        if spec is True:
+            ranges = {name: (value - 2.0, value + 2.0, 0.01)
+                      for name, value in self.inputs_given.items()
+                      if isinstance(value, numbers.Real) and not isinstance(value, bool)}
+        elif isinstance(spec, dict):
+            ranges = spec
+        else:
+            raise CompgraphError(f"sliders= takes True or a dict {{name: (min, max, step)}}, got "
+                                 f"{spec!r:.60}")
+        result = []
+        for name, bounds in ranges.items():
+            if name not in self.inputs_given:
+                known = ", ".join(sorted(self.inputs_given)) or "none"
+                raise CompgraphError(f"sliders: no input {name!r} was given to this Stepper "
+                                     f"(inputs given: {known})")
+            try:
+                low, high, step = (float(b) for b in bounds)
+            except (TypeError, ValueError):
+                raise CompgraphError(f"sliders[{name!r}]: expected (min, max, step) numbers, got "
+                                     f"{bounds!r:.60}") from None
+            value = self.inputs_given[name]
+            if not (isinstance(value, numbers.Real) and not isinstance(value, bool)):
+                raise CompgraphError(f"sliders[{name!r}]: input {name!r} is not a number "
+                                     f"({type(value).__name__}); sliders move scalar inputs")
+            if not all(map(math.isfinite, (low, high, step))) or low > high or step <= 0:
+                raise CompgraphError(f"sliders[{name!r}]: need finite min ≤ max and step > 0, "
+                                     f"got min={low:g}, max={high:g}, step={step:g}")
+            if not low <= value <= high:
+                raise CompgraphError(f"sliders[{name!r}]: the input's value {value:g} is outside "
+                                     f"the slider's range [{low:g}, {high:g}]")
+            result.append({"name": name, "min": low, "max": high, "step": step,
+                           "value": float(value)})
         return result
+
+    def _on_inputs(self, change: dict) -> None:
+        for name, value in change["new"].items():
+            if self.inputs_given.get(name) != value:
+                self.set_input(name, value)
 
     def set_input(self, name: str, value: float) -> None:
         """Recompute the trace with a new input value and stay on the same step."""
-        previous = self.inputs.get(name)
-        self.inputs[name] = value
+        if name not in self.inputs_given:
+            raise CompgraphError(f"set_input: no input {name!r} was given to this Stepper")
+        previous = self.inputs_given[name]
+        self.inputs_given[name] = value
         try:
             self.trace = self._make_trace()
         except CompgraphError as e:  # e.g. log of a negative number: explain, keep the old trace
-            self.inputs[name] = previous
-            self.explanation.value = _error(str(e))
+            self.inputs_given[name] = previous
+            self.status = f"⚠ {name} = {value:g}: {e}\nShowing {name} = {previous:g}."
             return
-        self.frames = frames(self.trace)
-        self._svgs.clear()
-        self._show()
+        specs = [{**s, "value": float(self.inputs_given[s["name"]])}
+                 for s in self.scene.get("inputs", [])]
+        self.status = ""
+        self.scene = self._scene(specs)
+        if self.inputs.get(name) != value:
+            self.inputs = {**self.inputs, name: value}
 
 
-class PathExplorer(widgets.VBox):
+class PathExplorer(FrontEnd):
     """Choose one path from the output down to `wrt` (or all of them): the path is highlighted,
     its edge derivatives multiplied out, and the paths' products summed to the gradient."""
 
     def __init__(self, graph: Graph, wrt: Node | str, *, rankdir: str = "LR", **inputs: Any):
         graph.forward(**inputs)
         self.graph, self.leaf = graph, graph.node(wrt)
+        count = count_paths(graph, self.leaf)
+        if count > MAX_PATHS:
+            raise CompgraphError(
+                f"from {graph.output.name!r} down to {self.leaf.name!r} there are {count:,} "
+                f"paths; PathExplorer lists at most {MAX_PATHS}. Explore a smaller graph (e.g. "
+                f"cg.Graph(<an inner node>)), or a leaf nearer the output.")
+        self.drawing = Drawing(graph, rankdir)
         self.gradient = graph.backward()[self.leaf]
         self.paths = graph.paths(self.leaf)
-        self.renderer = Renderer(graph, rankdir)
-        self.base = final_frame(graph)
-        options = [("all paths", -1)] + [(" → ".join(n.name for n in p.nodes), i)
-                                         for i, p in enumerate(self.paths)]
-        self.chooser = widgets.Dropdown(options=options, value=-1, description="path")
-        self.picture = widgets.HTML()
-        self.explanation = widgets.HTML()
-        self.chooser.observe(lambda _: self._show(), names="value")
-        super().__init__([self.chooser, self.picture, self.explanation])
-        self._show()
+        super().__init__()
+        self.scene = self._scene()
+        self.chooser = _Chooser(self)
 
-    def _show(self) -> None:
-        choice = self.chooser.value
-        chosen = self.paths if choice == -1 else [self.paths[choice]]
-        marked = {edge for path in chosen for edge in path.edges}
-        frame = Frame(self.base.values, self.base.grads, marked_edges=marked)
-        self.picture.value = fit_width(self.renderer.picture(frame).svg)
-        self.explanation.value = _explain(self.explanation_text)
+    def _drawing(self) -> Drawing:
+        return self.drawing
 
-    @property
-    def explanation_text(self) -> str:
+    def _scene(self) -> dict[str, Any]:
+        build = StateBuilder(self.drawing, self.graph.values)
+        for node, grad in (self.graph.grads or {}).items():
+            build.set_grad(node, grad)
+        labels = [f"all {len(self.paths)} paths"] + [
+            f"path {i + 1}: " + " → ".join(n.name for n in p.nodes)
+            for i, p in enumerate(self.paths)]
+        base = build.state()
+        previous, steps = base, []
+        for choice in range(-1, len(self.paths)):
+            chosen = self.paths if choice == -1 else [self.paths[choice]]
+            marked = {(a, slot) for p in chosen for a, slot in zip(p.nodes, p.slots)}
+            build.highlight(path_edges=marked, phase="paths")
+            state = build.state()
+            text = self._explanation(choice)
+            position = (f"all {len(self.paths)} paths" if choice == -1 else
+                        f"path {choice + 1} of {len(self.paths)}")
+            steps.append({**previous.delta(state), "explanation": text, "position": position,
+                          "description": f"{position}: {text.splitlines()[-1]}"})
+            previous = state
+        return {**_base_scene("paths", self.drawing,
+                              f"PathExplorer: paths from {self.graph.output.name} to "
+                              f"{self.leaf.name}"),
+                "base": {"text": base.texts, "cls": base.classes}, "steps": steps,
+                "labels": labels, "noun": "path"}
+
+    def _explanation(self, choice: int) -> str:
         out, leaf = self.graph.output.name, self.leaf.name
         lines = []
         for i, path in enumerate(self.paths):
-            if self.chooser.value not in (-1, i):
+            if choice not in (-1, i):
                 continue
             symbols = " · ".join(f"∂{a.name}/∂{b.name}" for a, b in
                                  zip(path.nodes, path.nodes[1:]))
-            numbers = " × ".join(f"{f:.4g}" for f in path.factors)
-            lines.append(f"{' → '.join(n.name for n in path.nodes)}:  {symbols} = {numbers}"
+            numbers_ = " × ".join(f"{f:.4g}" for f in path.factors)
+            lines.append(f"{' → '.join(n.name for n in path.nodes)}:  {symbols} = {numbers_}"
                          f" = {path.product:.4g}")
-        if self.chooser.value == -1:
+        if choice == -1:
             total = " + ".join(f"{p.product:.4g}" for p in self.paths)
             lines.append(f"sum over {len(self.paths)} paths: ∂{out}/∂{leaf} = {total} = "
                          f"{self.gradient:.4g}  (backward gives {self.gradient:.4g})")
         return "\n".join(lines)
 
 
-class TrainingExplorer(widgets.VBox):
-    """XOR training: a slider over epochs shows the loss curve with a marker, the decision
-    boundary at that epoch, and the graph's values and gradients for one training sample."""
+class _Chooser:
+    """PathExplorer.chooser: `.value` is -1 for all paths, else the path's index."""
 
-    def __init__(self, history: nn.History | None = None, *, seed: int = 0, lr: float = 1.0,
-                 epochs: int = 2000):
-        self.history = history if history is not None else nn.train_xor(seed, lr, epochs)
-        last = len(self.history.theta1) - 1
-        self.net = nn.sigmoid_net(self.history.theta1[0], self.history.theta2[0])
-        self.net.graph.forward(X=nn.XOR_X[:1], y=nn.XOR_Y[:1])
-        self.renderer = Renderer(self.net.graph, "BT")
-        self.epoch = widgets.IntSlider(value=last, min=0, max=last, description="epoch",
-                                       continuous_update=False,
-                                       layout=widgets.Layout(width="420px"))
-        self.sample = widgets.Dropdown(
-            options=[(f"x = ({a:g}, {b:g}), y = {t:g}", i)
-                     for i, ((a, b), t) in enumerate(zip(nn.XOR_X, nn.XOR_Y.ravel()))],
-            value=0, description="sample")
-        self.plot = widgets.Image(format="png")
-        self.picture = widgets.HTML()
-        self.explanation = widgets.HTML()
-        for control in (self.epoch, self.sample):
-            control.observe(lambda _: self._show(), names="value")
-        super().__init__([widgets.HBox([self.epoch, self.sample]), self.plot,
-                          self.explanation, self.picture])
-        self._show()
+    def __init__(self, explorer: PathExplorer):
+        self.explorer = explorer
 
-    def _show(self) -> None:
-        e, i = self.epoch.value, self.sample.value
-        self.net.theta1.value = self.history.theta1[e]
-        self.net.theta2.value = self.history.theta2[e]
-        steps = trace(self.net.graph, X=nn.XOR_X[i:i + 1], y=nn.XOR_Y[i:i + 1])
-        self.picture.value = fit_width(self.renderer.picture(frames(steps)[-1]).svg)
-        self.plot.value = self._plot_png(e)
-        predictions = nn.predict(self.history.theta1[e], self.history.theta2[e], nn.XOR_X).ravel()
-        table = ", ".join(f"{p:.3f}" for p in predictions)
-        self.explanation.value = _explain(
-            f"epoch {e}: cost C = {self.history.losses[e]:.4g}; "
-            f"{self.history.correct(e)}/4 correct\n"
-            f"L3 for the four samples: {table}\n"
-            f"graph below: sample {i}, its values and ∂C/∂· for that one sample")
+    @property
+    def value(self) -> int:
+        return self.explorer.step - 1
 
-    def _plot_png(self, epoch: int) -> bytes:
-        from matplotlib.figure import Figure  # a Figure of its own: no pyplot state, no display
+    @value.setter
+    def value(self, choice: int) -> None:
+        if not -1 <= choice < len(self.explorer.paths):
+            raise CompgraphError(f"chooser.value: -1 (all paths) or 0 to "
+                                 f"{len(self.explorer.paths) - 1}, got {choice!r}")
+        self.explorer.go(choice + 1)
 
-        from . import plots
-        fig = Figure(figsize=(9, 3.6), dpi=80)
-        left, right = fig.subplots(1, 2)
-        plots.loss_curve(left, self.history.losses, epoch)
-        plots.decision_boundary(right, self.history.theta1[epoch], self.history.theta2[epoch])
-        right.set_title(f"decision boundary at epoch {epoch}")
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
+    @property
+    def options(self) -> list[tuple[str, int]]:
+        return list(zip(self.explorer.scene["labels"], range(-1, len(self.explorer.paths))))
 
+
+def count_paths(graph: Graph, leaf: Node) -> int:
+    """How many paths lead from the output down to `leaf` (counted, not listed)."""
+    ways = dict.fromkeys(graph.nodes, 0)
+    ways[graph.output] = 1
+    for node in reversed(graph.nodes):
+        for child in node.children:
+            ways[child] += ways[node]
+    return ways[leaf]
+
+
+class PictureWidget(FrontEnd):
+    """A static picture laid out in the browser, for kernels without `dot`."""
+
+    def __init__(self, picture: Picture):
+        super().__init__()
+        self.show(picture)
+
+    def show(self, picture: Picture) -> None:
+        """Show another state of the same drawing (the browser keeps its layout)."""
+        drawing, state = picture.drawing, picture.state
+        self.drawing = drawing
+        self.scene = {**_base_scene("picture", drawing, picture.description),
+                      "base": {"text": state.texts, "cls": state.classes},
+                      "steps": [{"text": {}, "cls": {}, "explanation": "", "position": "",
+                                 "description": picture.description}], "legend": []}
+
+    def _drawing(self) -> Drawing:
+        return self.drawing
+
+
+# --- standalone export -----------------------------------------------------------------------
+
+def export_html(widget: FrontEnd, path: str | Path) -> Path:
+    """Write `widget` as one self-contained HTML file: the same front end and scene, stepping in
+    the page, no kernel, no network."""
+    if isinstance(widget, TrainingExplorer):  # its own front end and data
+        return widget.export_html(path)
+    if not isinstance(widget, FrontEnd):
+        raise CompgraphError(f"export_html takes a Stepper, PathExplorer or TrainingExplorer, got "
+                             f"{type(widget).__name__}")
+    scene = dict(widget.scene)
+    scene.pop("inputs", None)  # no kernel to recompute with
+    data = {"scene": scene, "step": widget.step}
+    viz = "" if scene.get("svg") else (
+        '<script type="text/plain" id="cg-viz-source">'
+        + viz_bytes().decode("utf-8").replace("</script", "<\\/script") + "</script>\n")
+    page = (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        f"<title>{html.escape(scene.get('title', 'compgraph'))}</title>\n"
+        "<style>\nbody { margin: 16px; font-family: system-ui, sans-serif; }\n"
+        "@media (prefers-color-scheme: dark) { body { background: #111111; color: #e6e6e6; } }\n"
+        f"{front_end_css()}</style>\n</head>\n<body>\n"
+        '<div data-cg-scene="cg-data-0"></div>\n'
+        '<script type="application/json" id="cg-data-0">'
+        + json.dumps(data, ensure_ascii=False).replace("</", "<\\/") + "</script>\n"
+        + viz
+        + '<script type="module">\n' + front_end_js("entry_export.js") + "\n</script>\n"
+        "</body>\n</html>\n")
+    target = Path(path)
+    target.write_text(page, encoding="utf-8")
+    return target

@@ -1,35 +1,26 @@
-"""The widgets in the kernel, without a browser: buttons are clicked programmatically and what the
-widgets would show (SVG, position label, explanation) is read back from their models."""
+"""The widgets in the kernel, without a browser: the scene each hands the browser, what `go()`
+and the kernel-side properties show, input sliders, argument checks and limits. (The browser
+applying the scene is tested in test_frontend.py and test_browser.py.)"""
 
 from __future__ import annotations
 
-import html
+import base64
 import re
-import statistics
-import time
 
-import ipywidgets as widgets
 import pytest
 from pictures import (
     CHAIN_INPUTS,
     CLASSIC_INPUTS,
     SCALAR_INPUTS,
     XOR_INPUTS,
-    centres,
     chain_rule_graph,
     classic_graph,
-    edge_title,
     log_graph,
-    parse,
 )
+from test_render import Drawn
 
 import compgraph as cg
-from compgraph.render import PATH_COLOUR, Renderer, frames
-
-
-def shown_text(fragment: str) -> str:
-    """The text an HTML widget shows: <br> as line breaks, tags dropped, entities decoded."""
-    return html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"<br\s*/?>", "\n", fragment)))
+from compgraph import scene
 
 
 def _scalar_net():
@@ -49,157 +40,171 @@ CASES = {  # graph builder, inputs, rankdir
 
 
 def expected_positions(trace: cg.Trace) -> list[str]:
-    """'forward 3/4', 'backward 2/4', ... computed from the kinds of the steps."""
+    """'step 7 of 22 · backward 2/11', computed from the kinds of the steps."""
     names = {"forward": "forward", "backward": "backward", "tangent": "forward mode"}
     totals = {kind: sum(s.kind == kind for s in trace) for kind in names}
     seen = dict.fromkeys(names, 0)
     result = []
-    for step in trace:
+    for i, step in enumerate(trace):
         seen[step.kind] += 1
-        result.append(f"{names[step.kind]} {seen[step.kind]}/{totals[step.kind]}")
+        result.append(f"step {i + 1} of {len(trace)} · {names[step.kind]} "
+                      f"{seen[step.kind]}/{totals[step.kind]}")
     return result
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_stepping_through_every_step(case):
+def test_the_scene_has_one_entry_per_step_and_the_texts_of_the_trace(case):
     build, inputs, rankdir = CASES[case]
     stepper = cg.Stepper(build(), rankdir=rankdir, **inputs)
     reference = build().trace(**inputs)  # an independent trace of the same graph
-    n = len(reference)
-    assert len(stepper.trace) == n
-    positions = expected_positions(reference)
-    layout = centres(stepper.svg)
+    steps = stepper.scene["steps"]
+    assert len(steps) == len(reference)
+    assert [s["explanation"] for s in steps] == [s.text for s in reference]
+    assert [s["position"] for s in steps] == expected_positions(reference)
+    for s, ref in zip(steps, reference):
+        assert s["description"].startswith(s["position"] + ": ")
+        assert ref.text.splitlines()[0] in s["description"]
 
+    # every id a step names exists in the drawing
+    svg = stepper.scene["svg"]
+    ids = set(re.findall(r' id="([^"]+)"', svg))
+    named = set(stepper.scene["base"]["text"]) | set(stepper.scene["base"]["cls"]) - {"@"}
+    for s in steps:
+        named |= set(s["text"]) | (set(s["cls"]) - {"@"})
+    assert named <= ids, named - ids
+
+    # the last state shows every gradient of the trace
+    last = Drawn(stepper.graph, (stepper.go(len(steps) - 1), stepper.svg)[1])
+    for step in reference.backward_steps:
+        assert last.grad(step.child.name).startswith(f"∂{stepper.graph.output.name}/∂")
+
+
+def test_go_clamps_and_the_kernel_reads_back_what_is_shown():
+    stepper = cg.Stepper(classic_graph(), **CLASSIC_INPUTS)
+    reference = classic_graph().trace(**CLASSIC_INPUTS)
     svgs = []
-    for i in range(n):
-        if i:
-            stepper.next_button.click()
+    for i in range(len(reference)):
+        stepper.go(i)
         assert stepper.step == i
-        assert stepper.position.value == positions[i]
-        assert stepper.explanation_text == stepper.trace[i].text == reference[i].text
-        assert shown_text(stepper.explanation.value) == reference[i].text
-        assert centres(stepper.svg) == layout, f"{case}: step {i} moved a node"
+        assert stepper.explanation_text == reference[i].text
         svgs.append(stepper.svg)
-    assert len(set(svgs)) == n, "every step draws a different picture"
-
-    stepper.next_button.click()  # past the end: stays on the last step
-    assert stepper.step == n - 1 and stepper.svg == svgs[-1]
-    for i in reversed(range(n - 1)):
-        stepper.previous_button.click()
-        assert stepper.step == i
-        assert stepper.svg == svgs[i], "previous shows exactly the earlier picture"
-        assert shown_text(stepper.explanation.value) == reference[i].text
-        assert stepper.position.value == positions[i]
-    stepper.previous_button.click()  # before the start: stays on the first
+    assert len(set(svgs)) == len(reference), "every step shows a different picture"
+    stepper.go(99)
+    assert stepper.step == len(reference) - 1 and stepper.svg == svgs[-1]
+    stepper.go(-5)
     assert stepper.step == 0 and stepper.svg == svgs[0]
-
-    stepper.last_button.click()
-    assert stepper.step == n - 1 and stepper.svg == svgs[-1]
-    assert stepper.position.value.startswith("backward ")
-    stepper.first_button.click()
-    assert stepper.step == 0 and stepper.svg == svgs[0]
-    assert stepper.position.value == f"forward 1/{len(reference.forward_steps)}"
-    stepper.slider.value = 3  # the step slider (and Play, linked to it in the browser)
-    assert stepper.svg == svgs[3] and stepper.explanation_text == reference[3].text
-    assert stepper.renderer.layouts_computed == 1
+    stepper.go(3)
+    assert stepper.svg == svgs[3], "going back shows exactly the earlier picture"
+    assert stepper.position_text == "step 4 of 11 · forward 4/5"
 
 
 def test_position_labels_read_like_this():
     stepper = cg.Stepper(classic_graph(), **CLASSIC_INPUTS)
-    labels = []
-    for _ in range(len(stepper.trace)):
-        labels.append(stepper.position.value)
-        stepper.next_button.click()
-    assert labels == ["forward 1/5", "forward 2/5", "forward 3/5", "forward 4/5", "forward 5/5",
-                      "backward 1/6", "backward 2/6", "backward 3/6", "backward 4/6",
-                      "backward 5/6", "backward 6/6"]
+    assert [s["position"] for s in stepper.scene["steps"]] == [
+        "step 1 of 11 · forward 1/5", "step 2 of 11 · forward 2/5", "step 3 of 11 · forward 3/5",
+        "step 4 of 11 · forward 4/5", "step 5 of 11 · forward 5/5",
+        "step 6 of 11 · backward 1/6", "step 7 of 11 · backward 2/6",
+        "step 8 of 11 · backward 3/6", "step 9 of 11 · backward 4/6",
+        "step 10 of 11 · backward 5/6", "step 11 of 11 · backward 6/6"]
 
 
-def test_buttons_and_play_have_tooltips():
+def test_a_step_stores_only_what_changed():
+    steps = cg.Stepper(chain_rule_graph(), **CHAIN_INPUTS).scene["steps"]
+    assert steps[0]["text"] == {"n0-v": "0.5"}  # x = 0.5; nothing else is known yet
+    assert steps[1]["text"] == {"n1-v": "0.25", "e0-l": "2x = 1"}  # h, and the edge into it
+    assert steps[1]["cls"] == {"n0": "cg-known", "n1": "cg-known cg-current", "e0": "cg-feeding"}
+    stepper = cg.Stepper(classic_graph(), **CLASSIC_INPUTS)
+    steps = stepper.scene["steps"]
+    total = sum(len(s["text"]) + len(s["cls"]) for s in steps)
+    full = len(steps) * (len(stepper.scene["base"]["text"]) + len(stepper.scene["base"]["cls"]))
+    assert total < full / 3
+
+
+def test_the_widget_shows_a_picture_where_widgets_cannot_run():
     stepper = cg.Stepper(chain_rule_graph(), **CHAIN_INPUTS)
-    tips = {b.tooltip for b in (stepper.first_button, stepper.previous_button,
-                                stepper.next_button, stepper.last_button)}
-    assert tips == {"First step", "Previous step", "Next step", "Last step"}
-    assert stepper.first_button.tooltip == "First step"
-    assert stepper.previous_button.tooltip == "Previous step"
-    assert stepper.next_button.tooltip == "Next step"
-    assert stepper.last_button.tooltip == "Last step"
-    assert isinstance(stepper.play, widgets.Play) and stepper.play.tooltip == "Play"
-    assert (stepper.play.min, stepper.play.max) == (0, len(stepper.trace) - 1)
-    controls = stepper.children[0].children
-    assert stepper.play in controls and stepper.next_button in controls
+    data, _ = stepper._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert data["text/plain"] == "<compgraph.Stepper: 8 steps>"
+    src = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', data["text/html"]).group(1)
+    stepper.go(7)
+    assert base64.b64decode(src).decode() == stepper.svg  # the last step: everything known
+    assert 'alt="step 8 of 8 · backward 4/4: ∂f/∂x = ' in data["text/html"]
+    assert "Stepper: 8 steps, shown at the last one. Run the notebook" in data["text/html"]
 
 
-@pytest.mark.parametrize("case", ["chain rule", "xor vector"])
-def test_play_interval_is_longer_than_a_render(case):
-    build, inputs, rankdir = CASES[case]
-    graph = build()
-    stepper = cg.Stepper(graph, rankdir=rankdir, **inputs)
-    renderer = Renderer(graph, rankdir)
-    times = []
-    for frame in frames(graph.trace(**inputs)):
-        start = time.perf_counter()
-        renderer.picture(frame).svg  # noqa: B018 - drawing is the point
-        times.append(1000 * (time.perf_counter() - start))
-    assert stepper.play.interval > max(times), (stepper.play.interval, max(times))
-    assert stepper.play.interval >= 700
+def test_no_megabyte_asset_in_the_synced_state():
+    stepper = cg.Stepper(_vector_net(), rankdir="BT", **XOR_INPUTS)
+    state = stepper.get_state()
+    assert len(str(state)) < 300_000
+    engine = cg.widgets.viz_bytes()
+    assert engine[200:260].decode() not in str(state)  # sent only on request, never stored
+
+
+def test_the_browser_gets_the_drawing_engine_on_request():
+    stepper = cg.Stepper(chain_rule_graph(), **CHAIN_INPUTS)
+    sent = []
+    stepper.send = lambda content, buffers=None: sent.append((content, buffers))
+    stepper._on_message(stepper, {"type": "viz"}, [])
+    assert sent[0][0] == {"type": "viz"}
+    engine = sent[0][1][0]
+    assert engine.startswith(b"/*!\nViz.js") and b"instance" in engine
+    stepper._on_message(stepper, {"type": "other"}, [])
+    assert len(sent) == 1
 
 
 # --- input sliders --------------------------------------------------------------------------------
 
 def test_input_slider_recomputes_and_stays_on_the_step():
     stepper = cg.Stepper(chain_rule_graph(), sliders=True, **CHAIN_INPUTS)
-    slider = stepper.input_sliders["x"]
-    assert isinstance(slider, widgets.FloatSlider) and slider.value == 0.5
-    assert slider in stepper.children[-1].children  # shown below the explanation
-    for _ in range(3):
-        stepper.next_button.click()
-    before_svg, before_text = stepper.svg, stepper.explanation_text
-    assert before_text == "f = e^g = e^0.2474 = 1.281"
-    layout = centres(before_svg)
-
-    slider.value = 1.0
+    assert stepper.scene["inputs"] == [{"name": "x", "min": -1.5, "max": 2.5, "step": 0.01,
+                                        "value": 0.5}]
+    stepper.go(3)
+    before = stepper.svg
+    assert stepper.explanation_text == "f = e^g = e^0.2474 = 1.281"
+    stepper.inputs = {"x": 1.0}  # what the browser's slider sends
     assert stepper.step == 3
     expected = chain_rule_graph().trace(x=1.0)
     assert stepper.explanation_text == expected[3].text == "f = e^g = e^0.8415 = 2.32"
-    assert shown_text(stepper.explanation.value) == expected[3].text
-    assert stepper.svg != before_svg and centres(stepper.svg) == layout
-    assert "2.32" in parse(stepper.svg)[0]["n3"].text
-    stepper.last_button.click()
-    assert stepper.explanation_text == expected[-1].text
-    assert stepper.renderer.layouts_computed == 1
+    assert stepper.svg != before
+    assert Drawn(stepper.graph, stepper.svg).value("f") == "2.32"
+    assert stepper.scene["inputs"][0]["value"] == 1.0
+    assert stepper.scene["svg"] == cg.Stepper(chain_rule_graph(), x=1.0).scene["svg"], \
+        "same layout: the browser keeps its drawing"
 
 
 def test_an_invalid_input_explains_itself_and_never_wedges():
-    g = log_graph()
-    stepper = cg.Stepper(g, sliders={"x": (-1, 2, 0.1)}, x=0.5)
+    stepper = cg.Stepper(log_graph(), sliders={"x": (-1, 2, 0.1)}, x=0.5)
     good = log_graph().trace(x=0.5)
-    slider = stepper.input_sliders["x"]
-    assert (slider.min, slider.max, slider.step) == (-1, 2, 0.1)
-    stepper.last_button.click()
-    last = stepper.step
-    svg_before = stepper.svg
+    stepper.go(99)
+    last, scene_before = stepper.step, stepper.scene
+    stepper.inputs = {"x": -0.5}  # log of a negative number
+    assert stepper.status.startswith("⚠ x = -0.5: ") and "log" in stepper.status
+    assert stepper.status.endswith("\nShowing x = 0.5.")
+    assert stepper.scene == scene_before and stepper.step == last  # the last good trace stays
+    stepper.go(last - 1)
+    assert stepper.explanation_text == good[last - 1].text
+    stepper.inputs = {"x": 1.5}  # valid again: recomputed, same step, message gone
+    assert stepper.status == ""
+    assert stepper.explanation_text == log_graph().trace(x=1.5)[last - 1].text
 
-    slider.value = -0.5  # log of a negative number
-    message = shown_text(stepper.explanation.value)
-    assert message.startswith("⚠") and "log" in message and "-0.5" in message
-    assert "#B00020" in stepper.explanation.value
-    assert stepper.step == last and stepper.svg == svg_before  # the last good picture stays
 
-    stepper.previous_button.click()  # the controls still work, on the last good trace
-    assert stepper.step == last - 1
-    assert shown_text(stepper.explanation.value) == good[last - 1].text
-    _, edges, _ = parse(stepper.svg)
-    assert edges[edge_title(g, "x", "l")].text == "1/x = 2"  # x = 0.5, not the rejected -0.5
-    stepper.next_button.click()
-    assert stepper.step == last and stepper.svg == svg_before
-
-    slider.value = 1.5  # a valid value again: recomputed, same step
-    fresh = log_graph().trace(x=1.5)
-    assert stepper.step == last and stepper.explanation_text == fresh[last].text
-    assert shown_text(stepper.explanation.value) == fresh[last].text
-    stepper.first_button.click()
-    assert stepper.explanation_text == "x = 1.5"
+def test_slider_specs_are_checked():
+    g = chain_rule_graph()
+    with pytest.raises(cg.CompgraphError, match=r"sliders: no input 'y' was given to this "
+                                                r"Stepper \(inputs given: x\)"):
+        cg.Stepper(g, sliders={"y": (0, 1, 0.1)}, x=0.5)
+    with pytest.raises(cg.CompgraphError, match=r"sliders\['x'\]: need finite min ≤ max and "
+                                                r"step > 0, got min=2, max=1, step=0.1"):
+        cg.Stepper(g, sliders={"x": (2, 1, 0.1)}, x=0.5)
+    with pytest.raises(cg.CompgraphError, match=r"outside the slider's range \[1, 2\]"):
+        cg.Stepper(g, sliders={"x": (1, 2, 0.1)}, x=0.5)
+    with pytest.raises(cg.CompgraphError, match=r"expected \(min, max, step\) numbers"):
+        cg.Stepper(g, sliders={"x": (0, 1)}, x=0.5)
+    with pytest.raises(cg.CompgraphError, match="True or a dict"):
+        cg.Stepper(g, sliders=[1, 2], x=0.5)
+    net = cg.nn.sigmoid_net()
+    with pytest.raises(cg.CompgraphError, match="is not a number"):
+        cg.Stepper(net.graph, sliders={"X": (0, 1, 0.1)}, **XOR_INPUTS)
 
 
 def test_stepper_arguments_are_checked():
@@ -216,91 +221,57 @@ def test_stepper_arguments_are_checked():
 
 def test_forward_mode_stepper_ends_with_the_derivative_by_b():
     stepper = cg.Stepper(classic_graph(), mode="forward", wrt="b", **CLASSIC_INPUTS)
-    assert stepper.position.value == "forward mode 1/5"
-    stepper.last_button.click()
-    assert stepper.position.value == "forward mode 5/5"
-    text = stepper.explanation_text
-    assert text.splitlines()[-1].startswith("∂e/∂b = ")
-    assert text.endswith("= 5")
-    assert shown_text(stepper.explanation.value) == text
-    svgs = set()
-    for _ in range(len(stepper.trace)):
-        svgs.add(stepper.svg)
-        stepper.previous_button.click()
-    assert len(svgs) == 5
+    assert stepper.position_text == "step 1 of 5 · forward mode 1/5"
+    stepper.go(4)
+    assert stepper.position_text == "step 5 of 5 · forward mode 5/5"
+    assert stepper.explanation_text.splitlines()[-1].startswith("∂e/∂b = ")
+    assert stepper.explanation_text.endswith("= 5")
+    assert Drawn(stepper.graph, stepper.svg).grad("e") == "∂e/∂b = 5"
 
 
 def test_path_explorer_lists_both_paths_and_their_sum():
     g = classic_graph()
     explorer = cg.PathExplorer(g, "b", **CLASSIC_INPUTS)
-    assert len(explorer.paths) == 2
+    assert len(explorer.paths) == 2 and explorer.chooser.value == -1
     text = explorer.explanation_text
     assert "e → c → b:  ∂e/∂c · ∂c/∂b = 2 × 1 = 2" in text
     assert "e → d → b:  ∂e/∂d · ∂d/∂b = 3 × 1 = 3" in text
     assert text.splitlines()[-1] == "sum over 2 paths: ∂e/∂b = 2 + 3 = 5  (backward gives 5)"
-    assert shown_text(explorer.explanation.value) == text
-
+    assert explorer.scene["labels"] == ["all 2 paths", "path 1: e → c → b",
+                                        "path 2: e → d → b"]
     all_svg = explorer.picture.value
-    chosen = {}
-    for label, value in explorer.chooser.options[1:]:
+    d = Drawn(g, all_svg)
+    assert {k for k, c in d.classes.items() if "cg-path" in c} == {
+        d.edge("c", "e"), d.edge("b", "c"), d.edge("d", "e"), d.edge("b", "d")}
+    for value, names in ((0, "ecb"), (1, "edb")):
         explorer.chooser.value = value
-        chosen[label] = explorer.picture.value
-        assert explorer.picture.value != all_svg
+        assert explorer.step == value + 1
         assert "sum over" not in explorer.explanation_text
-        assert explorer.explanation_text.startswith(label)
-        _, edges, _ = parse(explorer.picture.value)
-        marked = {k for k, e in edges.items() if e.stroke == PATH_COLOUR.lower()}
-        names = label.split(" → ")
-        assert marked == {edge_title(g, lo, hi) for hi, lo in zip(names, names[1:])}
-        assert centres(explorer.picture.value) == centres(all_svg)
-    assert set(chosen) == {"e → c → b", "e → d → b"}
-    assert len(set(chosen.values())) == 2
+        assert explorer.explanation_text.startswith(" → ".join(names))
+        d = Drawn(g, explorer.picture.value)
+        assert {k for k, c in d.classes.items() if "cg-path" in c} == {
+            d.edge(names[1], names[0]), d.edge(names[2], names[1])}
     explorer.chooser.value = -1
     assert explorer.picture.value == all_svg
+    shown = explorer.picture._repr_mimebundle_()  # display(explorer.picture): an image
+    assert set(shown) == {"text/html", "text/plain"} and "<img src=" in shown["text/html"]
+    with pytest.raises(cg.CompgraphError, match="-1 .all paths. or 0 to 1, got 2"):
+        explorer.chooser.value = 2
 
 
-def test_training_explorer_follows_epoch_and_sample():
-    explorer = cg.TrainingExplorer(seed=0, epochs=300)
-    assert explorer.epoch.max == len(explorer.history.theta1) - 1
-    assert explorer.epoch.value == explorer.epoch.max
-    picture, plot = explorer.picture.value, explorer.plot.value
-    assert plot[:8] == b"\x89PNG\r\n\x1a\n"
-    assert f"epoch {explorer.epoch.max}:" in shown_text(explorer.explanation.value)
-    layout = centres(picture)
-
-    explorer.epoch.value = 0
-    assert explorer.picture.value != picture and explorer.plot.value != plot
-    assert shown_text(explorer.explanation.value).startswith("epoch 0: cost C = ")
-    assert centres(explorer.picture.value) == layout
-    at_epoch_0 = explorer.picture.value, explorer.plot.value
-
-    explorer.sample.value = 3
-    assert explorer.picture.value != at_epoch_0[0]
-    assert explorer.plot.value == at_epoch_0[1]  # the plot depends on the epoch only
-    assert "sample 3" in shown_text(explorer.explanation.value)
-    assert centres(explorer.picture.value) == layout
-    assert explorer.renderer.layouts_computed == 1
+def test_path_explorer_limit_counts_before_listing():
+    x = cg.Input("x")
+    node = x
+    for i in range(6):  # 2**6 = 64 paths from the top down to x
+        node = cg.add(cg.sin(node, name=f"s{i}"), cg.cos(node, name=f"c{i}"), name=f"a{i}")
+    g = cg.Graph(node)
+    with pytest.raises(cg.CompgraphError, match=r"from 'a5' down to 'x' there are 64 paths; "
+                                                r"PathExplorer lists at most 50\."):
+        cg.PathExplorer(g, "x", x=0.3)
 
 
-# --- timing, for the record -----------------------------------------------------------------------
-
-def test_step_time_on_the_xor_network(capsys):
-    """Median and p95 time of one click on the vector-level XOR net (rankdir BT), each step
-    drawn for the first time. Printed, not asserted: timings depend on the machine."""
-    stepper = cg.Stepper(_vector_net(), rankdir="BT", **XOR_INPUTS)
-    times = []
-    for _ in range(len(stepper.trace) - 1):
-        start = time.perf_counter()
-        stepper.next_button.click()
-        times.append(1000 * (time.perf_counter() - start))
-    cached = []
-    for _ in range(len(stepper.trace) - 1):
-        start = time.perf_counter()
-        stepper.previous_button.click()
-        cached.append(1000 * (time.perf_counter() - start))
-    p95 = statistics.quantiles(times, n=20)[-1]
-    with capsys.disabled():
-        print(f"\n[xor step time] {len(times)} steps: median {statistics.median(times):.1f} ms, "
-              f"p95 {p95:.1f} ms, max {max(times):.1f} ms; revisited (cached) median "
-              f"{statistics.median(cached):.2f} ms; Play interval {stepper.play.interval} ms")
-    assert len(times) == 21
+def test_export_refuses_what_it_cannot_export(tmp_path):
+    with pytest.raises(cg.CompgraphError,
+                       match="takes a Stepper, PathExplorer or TrainingExplorer, got int"):
+        cg.export_html(3, tmp_path / "x.html")
+    assert scene.MAX_PATHS == 50
