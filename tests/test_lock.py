@@ -95,6 +95,14 @@ def test_every_direct_requirement_is_pinned_inside_its_range(python, platform):
             f"'{requirement}'; run `python3 run.py lock`")
 
 
+def test_a_package_named_in_two_files_has_one_range():
+    ranges: dict[str, set[str]] = {}
+    for requirement in direct_requirements():
+        ranges.setdefault(canonicalize_name(requirement.name), set()).add(
+            str(requirement.specifier))
+    assert {name: sorted(specs) for name, specs in ranges.items() if len(specs) > 1} == {}
+
+
 def test_every_pin_of_a_direct_requirement_is_inside_its_range():
     ranges = {canonicalize_name(r.name): r for r in direct_requirements()}
     for pin in pins():
