@@ -162,6 +162,42 @@ class CompgraphTensorMoons(CompgraphWorkload):
         self.graph = cg.Graph(data_loss + ALPHA * reg)
 
 
+class NumpyMoons:
+    """The same math written by hand in numpy: forward, the backward pass derived on paper, the
+    update. What the engine's overhead is measured against."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, weights: list) -> None:
+        self.X, self.y = X, y.reshape(-1, 1)
+        self.layers = [(W.copy(), b.copy()) for W, b in weights]
+
+    def loss0(self) -> float:
+        return self.forward()[0]
+
+    def forward(self) -> tuple:
+        acts, h = [], self.X
+        for k, (W, b) in enumerate(self.layers, start=1):
+            acts.append(h)
+            h = h @ W + b
+            if k < len(self.layers):
+                h = np.maximum(h, 0.0)
+        margin = 1.0 - self.y * h
+        reg = sum(np.sum(W * W) + np.sum(b * b) for W, b in self.layers)
+        return float(np.mean(np.maximum(margin, 0.0)) + ALPHA * reg), acts, margin
+
+    def step(self) -> float:
+        loss, acts, margin = self.forward()
+        # d loss / d score: −y/m where the hinge is active
+        g = np.where(margin > 0.0, -self.y / len(self.y), 0.0)
+        for k in reversed(range(len(self.layers))):
+            W, b = self.layers[k]
+            h = acts[k]
+            gW, gb = h.T @ g + 2 * ALPHA * W, g.sum(axis=0) + 2 * ALPHA * b
+            if k:
+                g = (g @ W.T) * (h > 0.0)
+            W -= LR * gW
+            b -= LR * gb
+        return loss
+
 
 class TorchWorkload:
     """PyTorch's idiom: loss() records a new autograd graph every call; a step follows it back."""
@@ -246,3 +282,32 @@ class TorchXor(TorchWorkload):
         L3 = self.torch.sigmoid(self.torch.cat([a2, self.ones], 1) @ self.theta2)
         return F.binary_cross_entropy(L3, self.y)
 
+
+class NumpyXor:
+    """The same network written by hand in numpy, backward pass as textbooks write it
+    (δ3 = L3 − y, δ2 = δ3 θ2ᵀ ⊙ a2(1 − a2) without the bias column)."""
+
+    def __init__(self, theta1: np.ndarray, theta2: np.ndarray) -> None:
+        self.X, self.y = cg.nn.XOR_X, cg.nn.XOR_Y
+        self.ones = np.ones((len(self.X), 1))
+        self.theta1, self.theta2 = theta1.copy(), theta2.copy()
+
+    def forward(self) -> tuple:
+        L1 = np.concatenate([self.X, self.ones], axis=1)
+        a2 = 1.0 / (1.0 + np.exp(-(L1 @ self.theta1)))
+        L2 = np.concatenate([a2, self.ones], axis=1)
+        L3 = 1.0 / (1.0 + np.exp(-(L2 @ self.theta2)))
+        y = self.y
+        loss = float(np.mean(-y * np.log(L3) - (1.0 - y) * np.log(1.0 - L3)))
+        return loss, L1, a2, L2, L3
+
+    def loss0(self) -> float:
+        return self.forward()[0]
+
+    def step(self) -> float:
+        loss, L1, a2, L2, L3 = self.forward()
+        delta3 = (L3 - self.y) / len(self.y)
+        delta2 = (delta3 @ self.theta2[:-1].T) * a2 * (1.0 - a2)
+        self.theta2 -= XOR_LR * (L2.T @ delta3)
+        self.theta1 -= XOR_LR * (L1.T @ delta2)
+        return loss

@@ -7,9 +7,10 @@
     g.forward(x=0.5); g.backward(); g.grad(x)
 """
 
-from . import nn, plots
+from . import limits, nn, plots
 from .check import check_answer, gradcheck, numeric_grad, relative_error
-from .errors import CompgraphError, DomainError, InputError, InputTypeError, OrderError, ShapeError
+from .errors import (CompgraphError, DomainError, InputError, InputTypeError, OrderError,
+                     ShapeError, SizeError)
 from .functions import (add, append_one, binary_cross_entropy, cos, div, exp, log, matmul, mean,
                         mul, new_op, power, relu, sigmoid, sin, square, squared_error, sub, sum,
                         tanh)
@@ -27,8 +28,9 @@ Graph.render = render                      # graph.render(trace, step, rankdir=.
 __version__ = "0.1.0"
 
 __all__ = [
-    "nn", "plots", "check_answer", "gradcheck", "numeric_grad", "relative_error",
+    "limits", "nn", "plots", "check_answer", "gradcheck", "numeric_grad", "relative_error",
     "CompgraphError", "DomainError", "InputError", "InputTypeError", "OrderError", "ShapeError",
+    "SizeError",
     "add", "append_one", "binary_cross_entropy", "cos", "div", "exp", "log", "mean", "mul",
     "new_op", "power", "relu", "sigmoid", "sin", "square", "squared_error", "sub", "sum", "tanh",
     "matmul",

@@ -25,3 +25,8 @@ class DomainError(CompgraphError, ValueError):
 
 class OrderError(CompgraphError, RuntimeError):
     """Calls made in an order that has no meaning, e.g. backward() before forward()."""
+
+
+class SizeError(CompgraphError, ValueError):
+    """A graph, trace or path list too large for a drawing, a stepping widget or a listing; the
+    message gives the numbers and what to do instead (see compgraph.limits)."""

@@ -6,6 +6,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from .errors import InputTypeError
 from .graph import Node, apply, as_node
 from .ops import Op, as_float, define
@@ -35,7 +37,8 @@ def div(a: Any, b: Any, name: str | None = None) -> Node:
 def power(x: Any, p: float, name: str | None = None) -> Node:
     """x ** p for a number p (p = 2 gives the square op, as x ** 2 does)."""
     node = as_node(x) ** p
-    node.name = name
+    if name is not None:
+        node.name = name  # checked by Node: a name is a non-empty string
     return node
 
 
@@ -111,6 +114,16 @@ def squared_error(pred: Any, target: Any, name: str | None = None) -> Node:
     return apply("sqerr", pred, target, name=name)
 
 
+def _real(result: Any) -> Any:
+    """A new op's result as the engine holds values; a complex one is an error (the graph turns
+    it into DomainError naming the node), not a silently dropped imaginary part."""
+    if np.iscomplexobj(result):
+        raise TypeError(f"the op returned a complex number {result!r:.60}, not a real number")
+    if type(result) is np.ndarray and result.dtype != np.float64 and result.ndim:
+        return result.astype(float)
+    return as_float(result)
+
+
 def new_op(name: str, forward: Callable[..., Any], local: Callable[..., tuple], *,
            formula: str | None = None, deriv: tuple[str, ...] | None = None,
            symbol: str | None = None) -> Callable[..., Node]:
@@ -127,7 +140,7 @@ def new_op(name: str, forward: Callable[..., Any], local: Callable[..., tuple], 
     slots = ", ".join(f"{{{i}}}" for i in range(arity))
     define(Op(name, symbol or name, formula or f"{name}({slots})",
               deriv or tuple(f"∂{name}/∂x{i + 1}" for i in range(arity)),
-              lambda *xs: as_float(forward(*xs)), local))
+              lambda *xs: _real(forward(*xs)), local))
 
     def build(*args: Any, name: str | None = None) -> Node:
         if len(args) != arity:

@@ -145,8 +145,7 @@ def relu_net(n: int = 100, n_h: int = 10, k: int = 2, seed: int = 0) -> ReluNet:
 
 def gradient_descent_step(graph: Graph, lr: float) -> None:
     """θ ← θ − η ∂C/∂θ for every Param, using the gradients of the last backward()."""
-    for p in graph.params:
-        p.value = p.value - lr * graph.grad(p)
+    graph.descend(lr)
 
 
 # --- plain numpy, for comparison ---------------------------------------------------------------

@@ -6,7 +6,12 @@ An entry holds
             elementwise, given the input values and the output;
   formula   how the node is written, e.g. "sin({0})", with {0}, {1} the input names;
   deriv     the same derivatives as symbolic labels in terms of node names, e.g. "cos({0})";
-  check     an optional domain check that returns a message for bad values.
+  shapes    an optional shape check that returns a message for inputs the op cannot combine; the
+            graph runs it whenever the shapes of its leaves differ from its last pass;
+  check     an optional domain check that returns a message for bad values. It explains a
+            failure: the graph runs it only when the op raised or gave a non-finite result
+            (every pass runs under np.errstate(..., 'raise'), and plain-float results are
+            checked with math.isfinite), so it costs nothing on a pass that succeeds.
 
 Backward, forward mode, path products, edge labels, gradcheck and the widgets all read this
 table. Elementwise ops need nothing else: the vector-Jacobian product is upstream * local, summed
@@ -17,14 +22,13 @@ explicit `vjp` and `jvp`.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Union
 
 import numpy as np
-
-from .errors import CompgraphError, DomainError, ShapeError
 
 Value = Union[float, np.ndarray]
 
@@ -43,10 +47,13 @@ class Op:
     forward: Callable[..., Value]
     local: Callable[..., tuple] | None = None
     reduces: bool = False
-    check: Callable[..., str | None] | None = None
+    check: Callable[..., str | None] | None = None  # explains a failed or non-finite result
     vjp: Callable[..., tuple] | None = None
     jvp: Callable[..., Value] | None = None
-    bad: type[CompgraphError] = DomainError  # what a failed check raises
+    shapes: Callable[..., str | None] | None = None  # run when the leaves' shapes change
+    # Optional per-input versions of vjp and local, for a graph that needs only some shares
+    vjp_each: tuple[Callable[..., Value], ...] | None = None
+    local_each: tuple[Callable[..., Value], ...] | None = None
 
     @property
     def arity(self) -> int:
@@ -80,8 +87,26 @@ def fit(grad: Any, like: Value) -> Value:
     return grad
 
 
+def fitter(share: Value, like: Value) -> Callable[[Value], Value]:
+    """fit(g, like) made for shares of the type and shape of `share`: a graph that runs with
+    the same shapes again does the one reduction or spread it needs, without fit()'s questions.
+    The same numpy calls as fit(), so the same bits."""
+    if type(like) is float:
+        return lambda g: float(np.add.reduce(g, axis=None))
+    shape = like.shape
+    if type(share) is float:
+        return lambda g: np.full(shape, g)
+    extra = np.ndim(share) - len(shape)
+    lead = tuple(range(extra))
+    if extra > 0 and np.shape(share)[extra:] == shape:
+        return lambda g: np.add.reduce(g, axis=lead)
+    return lambda g: fit(g, like)  # broadcast over axes of length 1 as well: the general way
+
+
 def as_float(x: Any) -> Value:
     """numpy returns 0-d results for reductions; keep scalars as plain Python floats."""
+    if type(x) is np.ndarray:
+        return x if x.ndim else float(x)
     return float(x) if np.ndim(x) == 0 else x
 
 
@@ -98,14 +123,19 @@ def _sigmoid_scalar(x: float) -> float:
 
 
 def _sigmoid_array(x: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(x))  # never overflows: the argument is <= 0
-    d = 1.0 + e
-    return np.where(x >= 0, 1.0 / d, e / d)
+    # The plain formula is exact for every x whose e^(−x) fits a float; passes run with
+    # overflow raising, so a logit below −709 lands in the branch that cannot overflow.
+    try:
+        return 1.0 / (1.0 + np.exp(-x))
+    except FloatingPointError:
+        e = np.exp(-np.abs(x))  # never overflows: the argument is <= 0
+        d = 1.0 + e
+        return np.where(x >= 0, 1.0 / d, e / d)
 
 
 sigmoid_value = _unary(_sigmoid_scalar, _sigmoid_array)
-"""σ(z) = 1/(1+e^(−z)), computed as e^(−|z|) based so that no exponent is positive: finite and free
-of overflow warnings for any finite z (σ(±1e4) is exactly 1.0 or 0.0)."""
+"""σ(z) = 1/(1+e^(−z)); where e^(−z) would overflow, computed from e^(−|z|), whose exponent is never
+positive: finite for any finite z (σ(±1e4) is exactly 1.0 or 0.0)."""
 
 
 def _step(x: Value) -> Value:
@@ -143,8 +173,17 @@ def _bce(p: Value, t: Value) -> float:
 
 
 def _bce_local(out: float, p: Value, t: Value) -> tuple:
-    q, n = _clip(p), max(_size(p), _size(t))
-    return (q - t) / (q * (1.0 - q)) / n, (_log(1.0 - q) - _log(q)) / n
+    return _bce_dp(out, p, t), _bce_dt(out, p, t)
+
+
+def _bce_dp(out: float, p: Value, t: Value) -> Value:
+    q = _clip(p)
+    return (q - t) / (q * (1.0 - q)) / max(_size(p), _size(t))
+
+
+def _bce_dt(out: float, p: Value, t: Value) -> Value:
+    q = _clip(p)
+    return _log((1.0 - q) / q) / max(_size(p), _size(t))
 
 
 def _same_shape(name: str) -> Callable[..., str | None]:
@@ -153,8 +192,16 @@ def _same_shape(name: str) -> Callable[..., str | None]:
         if sp != st and sp != () and st != ():
             return (f"prediction shape {sp} and target shape {st} differ "
                     f"(reshape the target; {name} does not broadcast)")
+        if _size(p) == 0 or _size(t) == 0:
+            return f"{name} of an empty array (shape {sp if _size(p) == 0 else st}) is undefined"
         return None
     return check
+
+
+def _not_empty(x: Value) -> str | None:
+    if type(x) is not float and x.size == 0:
+        return f"mean of an empty array (shape {x.shape}) is undefined: it has no elements"
+    return None
 
 
 # --- checks: return a message describing the bad value, or None -----------------------------
@@ -184,9 +231,19 @@ def _power_domain(x: Value, p: float) -> str | None:
         return f"x ** {p} is not real for negative x ({float(np.min(x))!r})"
     if p < 0 and np.any(x == 0):
         return f"0 ** {p} is a division by zero"
-    if p < 1 and np.any(x == 0):  # the local derivative p·x^(p−1) would divide by zero
-        return f"x ** {p} at x = 0: its derivative {p}·x^({p}−1) is not finite"
     return None
+
+
+def _pow(a: Value, p: float) -> Value:
+    # math.pow raises for what has no real finite value (overflow, a negative base with a
+    # fractional exponent), where float ** float would return inf or a complex number
+    return math.pow(a, p) if type(a) is float else np.power(a, p)
+
+
+def _pow_local(out: Value, a: Value, p: float) -> tuple:
+    if p == 0.0:  # x ** 0 is constant: its derivative is 0, at x = 0 too
+        return (0.0,)
+    return (p * _pow(a, p - 1.0),)
 
 
 def _matmul_shapes(a: Value, b: Value) -> str | None:
@@ -198,22 +255,62 @@ def _matmul_shapes(a: Value, b: Value) -> str | None:
 
 # --- the structural ops: explicit vector-Jacobian and Jacobian-vector products -------------
 
+#: A threaded BLAS may compute parts of a large product on other threads, whose floating-point
+#: flags np.errstate never sees; products with at least this many multiply-adds are checked for
+#: overflow explicitly (small ones run on the calling thread, and cost less than a check).
+THREADED_PRODUCT = 1 << 15
+
+
+def _product(a: np.ndarray, b: np.ndarray) -> Any:
+    out = a @ b
+    if type(out) is np.ndarray and out.size * a.shape[-1] >= THREADED_PRODUCT \
+            and not np.isfinite(out).all():
+        raise FloatingPointError("overflow encountered in matmul")
+    return out
+
+
 def _matmul_vjp(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> tuple:
     if a.ndim == 1 and b.ndim == 1:
         return g * b, g * a
     if a.ndim == 1:
-        return b @ g, np.outer(a, g)
+        return _product(b, g), np.outer(a, g)
     if b.ndim == 1:
-        return np.outer(g, b), a.T @ g
-    return g @ b.T, a.T @ g
+        return np.outer(g, b), _product(a.T, g)
+    return _product(g, b.T), _product(a.T, g)
+
+
+def _matmul_vjp_a(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> Value:
+    if b.ndim == 1:
+        return g * b if a.ndim == 1 else np.outer(g, b)
+    return _product(b, g) if a.ndim == 1 else _product(g, b.T)
+
+
+def _matmul_vjp_b(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> Value:
+    if a.ndim == 1:
+        return g * a if b.ndim == 1 else np.outer(a, g)
+    return _product(a.T, g)
 
 
 def _matmul(a: np.ndarray, b: np.ndarray) -> Value:
-    return as_float(a @ b)
+    return as_float(_product(a, b))
+
+
+_ONES: dict[tuple[int, ...], np.ndarray] = {}
+
+
+def _ones(shape: tuple[int, ...]) -> np.ndarray:
+    # the bias column of every pass: made once per shape, read-only, never handed out
+    ones = _ONES.get(shape)
+    if ones is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        ones = _ONES[shape] = np.ones(shape)
+        ones.flags.writeable = False
+    return ones
 
 
 def _append_one(x: np.ndarray) -> np.ndarray:
-    return np.concatenate([x, np.ones(x.shape[:-1] + (1,))], axis=-1)
+    return np.concatenate([x, _ones(x.shape[:-1] + (1,))], axis=-1)
 
 
 def _append_one_shape(x: Value) -> str | None:
@@ -244,8 +341,7 @@ define(
     Op("neg", "−", "−{0}", ("−1",),
        lambda a: -a, lambda out, a: (-1.0,)),
     Op("pow", "^", "{0}^{p}", ("{p}·{0}^({p}−1)",),
-       lambda a, p: a ** p, lambda out, a, p: (p * a ** (p - 1),),
-       check=_power_domain),
+       _pow, _pow_local, check=_power_domain),
     Op("square", "x²", "{0}²", ("2{0}",),
        lambda a: a * a, lambda out, a: (2.0 * a,)),
     Op("exp", "exp", "e^{0}", ("e^{0}",),
@@ -268,21 +364,22 @@ define(
        lambda out, a: (1.0,), reduces=True),
     Op("mean", "mean", "mean({0})", ("1/m",),  # m: how many entries the mean divides by
        lambda a: as_float(_mean(a)) if type(a) is not float else a,
-       lambda out, a: (1.0 / _size(a),), reduces=True),
+       lambda out, a: (1.0 / _size(a),), reduces=True, shapes=_not_empty),
     Op("bce", "BCE", "BCE({0}, {1})",
        ("({0}−{1})/(m·{0}(1−{0}))", "log((1−{0})/{0})/m"),  # a mean over m entries
-       _bce, _bce_local, reduces=True, check=_same_shape("binary_cross_entropy"), bad=ShapeError),
+       _bce, _bce_local, reduces=True, shapes=_same_shape("binary_cross_entropy"),
+       local_each=(_bce_dp, _bce_dt)),
     Op("sqerr", "½‖·‖²", "½‖{0} − {1}‖²", ("{0}−{1}", "{1}−{0}"),
        lambda p, t: as_float(0.5 * _sum((p - t) ** 2)),
-       lambda out, p, t: (p - t, t - p), reduces=True, check=_same_shape("squared_error"),
-       bad=ShapeError),
+       lambda out, p, t: (p - t, t - p), reduces=True, shapes=_same_shape("squared_error")),
     # Labels as the lessons write connection derivatives: ∂(L2 @ θ2)/∂L2 is "θ2" (the backward
     # pass multiplies by its transpose: see _matmul_vjp).
     Op("matmul", "@", "{0} @ {1}", ("{1}", "{0}"),
-       _matmul, lambda out, a, b: (b, a), check=_matmul_shapes, bad=ShapeError,
-       vjp=_matmul_vjp, jvp=lambda out, a, b, da, db: _matmul(da, b) + _matmul(a, db)),
+       _matmul, lambda out, a, b: (b, a), shapes=_matmul_shapes,
+       vjp=_matmul_vjp, vjp_each=(_matmul_vjp_a, _matmul_vjp_b),
+       jvp=lambda out, a, b, da, db: _matmul(da, b) + _matmul(a, db)),
     Op("append_one", "[·,1]", "[{0}, 1]", ("[I 0]",),
-       _append_one, lambda out, a: (1.0,), check=_append_one_shape, bad=ShapeError,
+       _append_one, lambda out, a: (1.0,), shapes=_append_one_shape,
        vjp=lambda g, out, a: (g[..., :-1],),
        jvp=lambda out, a, da: np.concatenate([da, np.zeros(da.shape[:-1] + (1,))], -1)),
 )
@@ -294,6 +391,62 @@ def vjp(op: Op, upstream: Value, out: Value, inputs: tuple, attrs: dict) -> tupl
         return op.vjp(upstream, out, *inputs)
     local = op.local(out, *inputs, **attrs) if attrs else op.local(out, *inputs)
     return tuple([fit(upstream * d, x) for d, x in zip(local, inputs)])
+
+
+def raw_vjp(op: Op, attrs: dict, wanted: tuple[bool, ...] | None = None) -> Callable[..., tuple]:
+    """vjp(upstream, out, *inputs) for one node: the shares before fit(), so that a graph that
+    knows the shapes can skip fit() where a share has its input's shape already. With `wanted`,
+    only those inputs' shares are computed (None for the others), where the op can skip the
+    work: per-input vjps or local derivatives (op.vjp_each, op.local_each), else the shares
+    are not multiplied out."""
+    if wanted is not None and not all(wanted):
+        return _some_shares(op, attrs, wanted)
+    if op.vjp is not None:
+        return op.vjp
+    local = op.local
+    if attrs:
+        local = functools.partial(op.local, **attrs)
+    # a derivative of exactly 1 passes the upstream gradient on as it is (no copy)
+    if op.arity == 1:
+        def unary(g: Value, out: Value, a: Value) -> tuple:
+            d = local(out, a)[0]
+            return (g if type(d) is float and d == 1.0 else g * d,)
+        return unary
+    if op.arity == 2:
+        def binary(g: Value, out: Value, a: Value, b: Value) -> tuple:
+            da, db = local(out, a, b)
+            return (g if type(da) is float and da == 1.0 else g * da,
+                    g if type(db) is float and db == 1.0 else g * db)
+        return binary
+
+    def any_arity(g: Value, out: Value, *xs: Value) -> tuple:
+        return tuple([g if type(d) is float and d == 1.0 else g * d for d in local(out, *xs)])
+    return any_arity
+
+
+def _some_shares(op: Op, attrs: dict, wanted: tuple[bool, ...]) -> Callable[..., tuple]:
+    if op.vjp_each is not None:
+        each = [f if w else None for f, w in zip(op.vjp_each, wanted)]
+        return lambda g, out, *xs: tuple([f(g, out, *xs) if f is not None else None
+                                          for f in each])
+    if op.local_each is not None:
+        each = [f if w else None for f, w in zip(op.local_each, wanted)]
+
+        def shares(g: Value, out: Value, *xs: Value) -> tuple:
+            if type(g) is float and g == 1.0:  # the output's own gradient
+                return tuple([f(out, *xs) if f is not None else None for f in each])
+            return tuple([g * f(out, *xs) if f is not None else None for f in each])
+        return shares
+    full = raw_vjp(op, attrs)
+    if op.vjp is not None:
+        return lambda g, out, *xs: tuple([s if w else None for s, w in zip(full(g, out, *xs),
+                                                                            wanted)])
+    local = functools.partial(op.local, **attrs) if attrs else op.local
+
+    def partly(g: Value, out: Value, *xs: Value) -> tuple:
+        return tuple([(g if type(d) is float and d == 1.0 else g * d) if w else None
+                      for d, w in zip(local(out, *xs), wanted)])
+    return partly
 
 
 def jvp(op: Op, out: Value, inputs: tuple, tangents: tuple, attrs: dict) -> Value:

@@ -22,16 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from . import limits
 from .errors import CompgraphError
 from .graph import CONST, INPUT, OP, PARAM, Graph, Node
 from .ops import Value
 from .trace import BackwardStep, TangentStep, Trace, edge_text, fmt, formula
-
-# Documented limits (docs/FRONTEND.md): beyond them a drawing is unreadable and slow to lay out,
-# and a trace's scene grows past what a notebook should store.
-MAX_DRAWN_NODES = 300
-MAX_STEPS = 5000
-MAX_PATHS = 50
 
 # Okabe–Ito hues as pale fills with full-strength borders; node text is dark on every fill, so the
 # drawing reads the same on a light or a dark page.
@@ -105,12 +100,10 @@ def _role(graph: Graph, node: Node) -> str:
 
 
 def check_drawable(graph: Graph) -> None:
-    if len(graph.nodes) > MAX_DRAWN_NODES:
-        raise CompgraphError(
-            f"this graph has {len(graph.nodes)} nodes; pictures and widgets draw at most "
-            f"{MAX_DRAWN_NODES} (larger drawings are unreadable and slow to lay out). Draw a part "
-            f"of it, e.g. cg.Graph(<an inner node>), or use a smaller network; forward(), "
-            f"backward() and training have no such limit.")
+    # beyond the limit a drawing is unreadable and slow to lay out (limits.py)
+    limits.check_size("this graph is too big to draw", len(graph.nodes), limits.MAX_DRAW_NODES,
+                      "draw a part of it, e.g. cg.Graph(<an inner node>), or use a smaller "
+                      "network; forward(), backward() and training have no such limit")
 
 
 @dataclass
@@ -480,10 +473,8 @@ def _position(step: Any, index: int, total: int, counts: dict[str, int],
 
 def trace_scene(drawing: Drawing, trace: Trace) -> dict[str, Any]:
     """The scene of a Stepper: the start state and, for every step of the trace, what changes."""
-    if len(trace) > MAX_STEPS:
-        raise CompgraphError(
-            f"this trace has {len(trace)} steps; a Stepper steps through at most {MAX_STEPS}. "
-            f"Step through a smaller graph (cg.Graph(<an inner node>)).")
+    limits.check_size("this trace is too long to step through", len(trace), limits.MAX_STEPS,
+                      "step through a smaller graph (cg.Graph(<an inner node>))", unit="steps")
     graph = drawing.graph
     consts = {n: graph.value(n) for n in graph.nodes if n.role == CONST} \
         if graph.forwarded else {}

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from . import limits
 from .graph import CONST, Graph, Node
 from .ops import Value, shape_of
 
@@ -147,10 +148,18 @@ class BackwardStep:
     local_label: str
     product: Value
     total: Value
-    terms: tuple[Value, ...]
+    # The shares into `child` so far: the first term_count entries of a list that every step
+    # into the same child shares (a node feeding n others would otherwise store n²/2 shares).
+    shares: list[Value] = field(repr=False, compare=False)
+    term_count: int
     text: str
     slot: int = 0  # which of the parent's inputs the child is (a + a has two edges)
     kind: str = "backward"
+
+    @property
+    def terms(self) -> tuple[Value, ...]:
+        """The shares that have reached `child` up to this step, this step's last."""
+        return tuple(self.shares[:self.term_count])
 
     @property
     def edge(self) -> tuple[Node, Node] | None:
@@ -173,9 +182,15 @@ class Trace(list):
         return [s for s in self if s.kind == "backward"]
 
 
-def trace(graph: Graph, **inputs: Any) -> Trace:
+def trace(graph: Graph, /, **inputs: Any) -> Trace:
     """Run forward and backward on `graph` and record each step. Constants are shown from the
-    start, so they get no step of their own and no edge into them is traversed."""
+    start, so they get no step of their own and no edge into them is traversed. Raises SizeError
+    beyond compgraph.limits.MAX_TRACE_STEPS steps."""
+    steps_needed = 1 + sum(1 for n in graph.nodes if n.role != CONST) + sum(
+        1 for n in graph.ops for c in n.children if c.role != CONST)
+    limits.check_size(f"trace() of {graph.output.name!r}", steps_needed, limits.MAX_TRACE_STEPS,
+                      "trace a smaller graph (build one from the node you want to follow), or "
+                      "set compgraph.limits.MAX_TRACE_STEPS higher", unit="steps")
     graph.forward(**inputs)
     steps: list = []
     for node in graph.nodes:
@@ -187,7 +202,7 @@ def trace(graph: Graph, **inputs: Any) -> Trace:
     # how many edges bring a share to each node: the step text says "(so far)" until the last
     fan_in = Counter(c for n in graph.nodes for c in n.children if c.role != CONST)
     terms: dict[Node, list[Value]] = {out: [1.0]}
-    steps.append(BackwardStep(len(steps), None, out, 1.0, 1.0, "1", 1.0, 1.0, (1.0,),
+    steps.append(BackwardStep(len(steps), None, out, 1.0, 1.0, "1", 1.0, 1.0, [1.0], 1,
                               f"{partial(out, out)} = 1"))
 
     def record(parent: Node, i: int, child: Node, upstream: Value, share: Value,
@@ -200,8 +215,8 @@ def trace(graph: Graph, **inputs: Any) -> Trace:
         step_text = _backward_text(out, parent, child, i, values, upstream, local, share, total,
                                    shares, fan_in[child])
         steps.append(BackwardStep(len(steps), parent, child, _snapshot(upstream),
-                                  _snapshot(local), deriv_label(parent, i), _snapshot(share),
-                                  _snapshot(total), tuple(shares), step_text, i))
+                                  _snapshot(local), deriv_label(parent, i), shares[-1],
+                                  _snapshot(total), shares, len(shares), step_text, i))
 
     graph.backward(record=record)
     return Trace(graph, steps)
@@ -285,9 +300,21 @@ def _backward_text(out: Node, parent: Node, child: Node, i: int, values: Mapping
     if len(shares) > 1:
         done = len(shares) == fan_in
         lines.append(f"{grad}{'' if done else ' (so far)'} = "
-                     + " + ".join(fmt(s) for s in shares) + f" = {fmt(total)}"
+                     + _sum_text(shares) + f" = {fmt(total)}"
                      + (f"  (all {fan_in} paths in)" if done else ""))
     return "\n".join(lines)
+
+
+#: The running sum in a step's text lists at most this many shares (a node feeding 10,000 others
+#: would otherwise write 10,000 terms in each of its 10,000 steps).
+SHOWN_TERMS = 4
+
+
+def _sum_text(shares: list[Value]) -> str:
+    if len(shares) <= SHOWN_TERMS + 1:
+        return " + ".join(fmt(s) for s in shares)
+    return " + ".join(fmt(s) for s in shares[:SHOWN_TERMS]) + \
+        f" + … + {len(shares) - SHOWN_TERMS:,} more"
 
 
 @dataclass(frozen=True)
@@ -304,7 +331,7 @@ class TangentStep:
     kind: str = "tangent"
 
 
-def forward_mode_trace(graph: Graph, wrt: Node | str, index: Any = None,
+def forward_mode_trace(graph: Graph, /, wrt: Node | str, index: Any = None,
                        **inputs: Any) -> Trace:
     """The forward-mode pass as steps: one per node, carrying d node / d wrt alongside the value.
     One such pass gives the derivative of every node by one input."""

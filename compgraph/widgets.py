@@ -24,11 +24,11 @@ from typing import Any
 import anywidget
 import traitlets
 
+from . import limits
 from .errors import CompgraphError
 from .graph import Graph, Node
 from .render import Picture, img_html, static_text
 from .scene import (
-    MAX_PATHS,
     Drawing,
     StateBuilder,
     legend_items,
@@ -262,11 +262,10 @@ class PathExplorer(FrontEnd):
         graph.forward(**inputs)
         self.graph, self.leaf = graph, graph.node(wrt)
         count = count_paths(graph, self.leaf)
-        if count > MAX_PATHS:
-            raise CompgraphError(
-                f"from {graph.output.name!r} down to {self.leaf.name!r} there are {count:,} "
-                f"paths; PathExplorer lists at most {MAX_PATHS}. Explore a smaller graph (e.g. "
-                f"cg.Graph(<an inner node>)), or a leaf nearer the output.")
+        limits.check_size(f"PathExplorer from {graph.output.name!r} down to {self.leaf.name!r}",
+                          count, limits.MAX_EXPLORER_PATHS,
+                          "explore a smaller graph (e.g. cg.Graph(<an inner node>)), or a leaf "
+                          "nearer the output", unit="paths")
         self.drawing = Drawing(graph, rankdir)
         self.gradient = graph.backward()[self.leaf]
         self.paths = graph.paths(self.leaf)

@@ -153,6 +153,52 @@ def test_check_answer(capsys):
     assert not cg.check_answer("five", 5.0)
 
 
+def _counting(graph, monkeypatch):
+    calls = {"forward": 0, "backward": 0}
+    for name in calls:
+        method = getattr(graph, name)
+
+        def counted(*args, _method=method, _name=name, **kwargs):
+            calls[_name] += 1
+            return _method(*args, **kwargs)
+        monkeypatch.setattr(graph, name, counted)
+    return calls
+
+
+def test_gradcheck_runs_one_pass_and_re_runs_only_what_depends_on_each_element(monkeypatch):
+    # cost linear in the number of elements: one forward and one backward in all, then for each
+    # perturbed element two runs of the ops below that leaf (no copy of every input per element)
+    xs = [cg.Input(f"x{i}") for i in range(200)]
+    w = cg.Param("w", np.linspace(-1.0, 1.0, 50))
+    total = cg.sum(cg.sin(w))
+    for x in xs:
+        total = total + x * x
+    graph = cg.Graph(total)
+    calls = _counting(graph, monkeypatch)
+    reruns = []
+    rerun = graph.rerun
+    monkeypatch.setattr(graph, "rerun", lambda values, plan: (reruns.append(len(plan)),
+                                                              rerun(values, plan)))
+    values = {f"x{i}": 0.01 * i for i in range(200)}
+    assert cg.gradcheck(graph, **values) < 1e-6
+    assert calls == {"forward": 1, "backward": 1}
+    assert len(reruns) == 2 * (200 + 50)
+    # x_i feeds mul_i and the adds after it; w feeds sin, sum and every add
+    assert max(reruns) == 2 + 200 and min(reruns) == 1 + 1
+    assert graph.grad(w) == pytest.approx(np.cos(w.value))
+
+
+def test_numeric_grad_of_an_array_leaves_the_array_and_the_pass_alone():
+    x = cg.Input("x")
+    graph = cg.Graph(cg.sum(cg.sin(x) * x))
+    v = np.linspace(0.0, 1.0, 7)
+    kept = v.copy()
+    numeric = cg.numeric_grad(graph, x, x=v)
+    np.testing.assert_allclose(numeric, np.cos(v) * v + np.sin(v), rtol=1e-7)
+    np.testing.assert_array_equal(v, kept)
+    np.testing.assert_array_equal(graph.value(x), kept)
+
+
 def test_check_answer_accepts_a_hand_worked_answer_to_three_significant_digits(capsys):
     true = -0.128347                      # d/dx sin(e^x) at x = 0.5
     for close in (-0.128, -0.1283, -0.1285, -0.12835):

@@ -104,7 +104,7 @@ def _chain(n: int) -> cg.Graph:
 def test_scene_size_grows_linearly(no_graphviz, monkeypatch):
     """frames() kept a full copy of every value per step (0.36 GB at 2k nodes); a scene keeps
     what each step changes. Sizes are measured above the drawing limit on purpose."""
-    monkeypatch.setattr(scene, "MAX_DRAWN_NODES", 5000)
+    monkeypatch.setattr(cg.limits, "MAX_DRAW_NODES", 5000)
     sizes = {}
     for n in (500, 1000, 2000):
         g = _chain(n)

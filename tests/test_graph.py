@@ -407,3 +407,118 @@ def test_value_before_forward_and_paths_after_a_param_change_say_what_to_call():
     w.value = 3.0
     with pytest.raises(cg.OrderError, match=r"Param 'w'"):
         g.paths(w)
+
+
+# --- gradients computed when read, sizes, long chains ------------------------------------------
+
+def test_gradients_of_data_inputs_are_right_when_read_after_a_training_step():
+    net = cg.nn.sigmoid_net(seed=3)
+    g = net.graph
+    feed = {"X": cg.nn.XOR_X, "y": cg.nn.XOR_Y}
+    for _ in range(3):  # past the first backward, which fixes the plan for these shapes
+        g.forward(**feed)
+        g.backward()
+    expected = cg.nn.textbook_backprop(cg.nn.XOR_X, cg.nn.XOR_Y, net.theta1.value,
+                                       net.theta2.value)
+    np.testing.assert_allclose(g.grad(net.theta1), expected["grad_theta1"], rtol=1e-10)
+    # ∂C/∂X and ∂C/∂y were not needed for the Params; they are computed on first read
+    assert g._grads[g.position[net.X]] is None
+    np.testing.assert_allclose(g.grad(net.X), cg.numeric_grad(g, net.X, **feed), atol=1e-8)
+    g.forward(**feed)
+    grads = g.backward()
+    np.testing.assert_allclose(grads[net.y], cg.numeric_grad(g, net.y, **feed), atol=1e-8)
+    g.backward()
+    every = dict(g.grads)
+    assert len(every) == len(g) and all(v is not None for v in every.values())
+    assert every[net.L1].shape == (4, 3)
+    # the same numbers as a graph whose first backward computes every gradient at once
+    fresh = cg.nn.sigmoid_net(net.theta1.value, net.theta2.value).graph
+    fresh.forward(**feed)
+    all_at_once = fresh.backward()
+    for node, grad in every.items():
+        np.testing.assert_array_equal(grad, all_at_once[fresh.node(node.name)], node.name)
+
+
+def test_a_100k_op_chain_runs_forward_and_backward():
+    x = cg.Input("x")
+    w = cg.Param("w", 1.0)
+    h = x
+    for _ in range(50_000):
+        h = cg.tanh(h * w)
+    graph = cg.Graph(h)
+    assert len(graph.ops) == 100_000
+    for _ in range(2):
+        out = graph.forward(x=0.5)
+        graph.backward()
+    expected = 0.5
+    for _ in range(50_000):
+        expected = math.tanh(expected)
+    assert out == pytest.approx(expected, rel=1e-12)
+    assert np.isfinite(graph.grad(w)) and graph.grad(x) > 0.0
+
+
+def test_paths_beyond_max_paths_raise_size_error_with_the_count():
+    x = cg.Input("x")
+    h = x
+    for _ in range(22):  # 22 diamonds in a row: 2^22 paths
+        h = cg.add(cg.sin(h), cg.cos(h))
+    graph = cg.Graph(h)
+    graph.forward(x=0.1)
+    assert graph.count_paths(x) == 4_194_304
+    with pytest.raises(cg.SizeError, match=r"4,194,304 paths.*limit of 10,000.*max_paths"):
+        graph.paths(x)
+    assert issubclass(cg.SizeError, cg.CompgraphError)
+    small = cg.Graph(cg.add(cg.sin(x), cg.cos(x)))
+    small.forward(x=0.1)
+    with pytest.raises(cg.SizeError, match="2 paths"):
+        small.paths(x, max_paths=1)
+    assert len(small.paths(x, max_paths=2)) == 2
+
+
+def test_paths_of_a_long_chain_share_their_prefixes():
+    x = cg.Input("x")
+    h = x
+    for _ in range(10_000):
+        h = cg.sin(h)
+    graph = cg.Graph(h)
+    graph.forward(x=0.3)
+    (path,) = graph.paths(x)
+    assert len(path.nodes) == 10_001 and len(path.factors) == 10_000
+    assert path.nodes[0] is graph.output and path.nodes[-1] is x
+    graph.backward()
+    assert path.product == pytest.approx(graph.grad(x), rel=1e-9)
+
+
+def test_check_size_and_the_limits_are_module_constants():
+    from compgraph import limits
+    for name in ("MAX_DRAW_NODES", "MAX_STEPS", "MAX_PATHS", "MAX_TRACE_STEPS"):
+        assert isinstance(getattr(limits, name), int) and getattr(limits, name) > 0
+    limits.check_size("draw", 10, 10, "draw less")  # at the limit is fine
+    with pytest.raises(cg.SizeError, match=r"draw: 11 nodes, more than the limit of 10; draw"):
+        limits.check_size("draw", 11, 10, "draw less")
+
+
+def test_a_graph_re_forwarded_with_new_shapes_checks_shapes_again():
+    x = cg.Input("x")
+    W = cg.Param("W", np.ones((3, 2)))
+    graph = cg.Graph(cg.sum(cg.matmul(x, W, name="xW")))
+    assert graph.forward(x=np.ones(3)) == 6.0
+    graph.backward()
+    with pytest.raises(cg.ShapeError, match="'xW'"):
+        graph.forward(x=np.ones((2, 2, 3)))  # numpy would broadcast this; the check does not
+    assert graph.forward(x=np.ones((4, 3))) == 24.0
+    graph.backward()
+    np.testing.assert_array_equal(graph.grad(W), np.full((3, 2), 4.0))
+    assert graph.forward(x=np.ones(3)) == 6.0
+    graph.backward()
+    np.testing.assert_array_equal(graph.grad(W), np.ones((3, 2)))
+
+
+def test_paths_to_an_op_node():
+    x, y = cg.Input("x"), cg.Input("y")
+    p = cg.mul(x, y, name="p")
+    graph = cg.Graph(cg.mul(cg.add(p, x, name="q"), p, name="r"))
+    graph.forward(x=2.0, y=3.0)
+    assert graph.count_paths(p) == 2
+    assert sorted(path.product for path in graph.paths(p)) == [6.0, 8.0]
+    assert graph.count_paths(y) == 2 and graph.count_paths(x) == 3

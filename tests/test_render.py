@@ -397,19 +397,20 @@ def _chain(n: int) -> cg.Graph:
 
 
 def test_drawing_limit_is_a_clear_error_with_the_numbers():
-    big = _chain(scene.MAX_DRAWN_NODES)  # one more node than the limit (x)
-    with pytest.raises(cg.CompgraphError,
-                       match=rf"{scene.MAX_DRAWN_NODES + 1} nodes; pictures and widgets draw at "
-                             rf"most {scene.MAX_DRAWN_NODES}.*cg.Graph\(<an inner node>\)"):
+    limit = cg.limits.MAX_DRAW_NODES
+    big = _chain(limit)  # one more node than the limit (x)
+    with pytest.raises(cg.SizeError,
+                       match=rf"too big to draw: {limit + 1} nodes, more than the limit of "
+                             rf"{limit}; draw a part of it, e.g. cg.Graph\(<an inner node>\)"):
         cg.render(big)
-    cg.render(_chain(scene.MAX_DRAWN_NODES - 1))  # at the limit: drawn
+    cg.render(_chain(limit - 1))  # at the limit: drawn
 
 
 def test_step_limit_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(scene, "MAX_STEPS", 5)
+    monkeypatch.setattr(cg.limits, "MAX_STEPS", 5)
     g = chain_rule_graph()
-    with pytest.raises(cg.CompgraphError, match="this trace has 8 steps; a Stepper steps through "
-                                                "at most 5"):
+    with pytest.raises(cg.SizeError, match="too long to step through: 8 steps, more than the "
+                                           "limit of 5"):
         cg.Stepper(g, **CHAIN_INPUTS)
 
 

@@ -183,6 +183,39 @@ def test_trace_totals_equal_gradients_on_random_array_graphs(gg):
     GRAPHS_CHECKED["trace graphs"] += 1
 
 
+# --- size: memory linear in the number of steps ------------------------------------------------
+
+def test_a_node_feeding_many_others_keeps_the_trace_linear():
+    x = cg.Input("x")
+    total = x * 1.0
+    n = 2_000
+    for _ in range(n - 1):
+        total = total + cg.sin(x)
+    trace = cg.Graph(total).trace(x=0.5)
+    into_x = [s for s in trace.backward_steps if s.child is x]
+    assert len(into_x) == n
+    # the steps into x share one list of shares instead of each holding a copy of its prefix
+    assert all(s.shares is into_x[0].shares for s in into_x)
+    assert [s.term_count for s in into_x] == list(range(1, n + 1))
+    assert into_x[2].terms == tuple(into_x[0].shares[:3]) and into_x[2].terms[-1] == \
+        into_x[2].product
+    # the running sum names a few terms and how many more, not all of them
+    last = into_x[-1].text.splitlines()[-1]
+    assert f"+ … + {n - 4:,} more = " in last and len(last) < 120
+    assert max(len(s.text) for s in trace) < 400
+    assert into_x[-1].total == pytest.approx(1.0 + (n - 1) * math.cos(0.5), rel=1e-12)
+
+
+def test_trace_beyond_its_limit_raises_size_error(monkeypatch):
+    monkeypatch.setattr(cg.limits, "MAX_TRACE_STEPS", 10)
+    x = cg.Input("x")
+    h = x
+    for _ in range(10):
+        h = cg.sin(h)
+    with pytest.raises(cg.SizeError, match=r"trace\(\).*22 steps.*limit of 10.*MAX_TRACE_STEPS"):
+        cg.Graph(h).trace(x=0.5)
+
+
 # --- step text of matrix steps, averaging losses and edge labels (the lessons' notation) -------
 
 def _one_example_net():
