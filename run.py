@@ -301,8 +301,22 @@ def ensure_program(program: str, why: str) -> None:
         sys.exit(f"[compgraph] installing {program} did not put it on PATH; try: {advice}")
 
 
+LAB_SETTINGS = ROOT / "binder" / "overrides.json"  # also what binder/postBuild installs
+
+
+def ensure_lab_settings() -> None:
+    """JupyterLab's settings for this project (binder/overrides.json) in .venv: widget state saved
+    with the notebook, so a notebook run and saved in JupyterLab reopens with its widgets."""
+    target = VENV / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    wanted = LAB_SETTINGS.read_text()
+    if not target.exists() or target.read_text() != wanted:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(wanted)
+
+
 def setup(for_tests: bool) -> None:
     ensure_venv()
+    ensure_lab_settings()
     with setup_lock():  # two runs must not both call apt-get (dpkg takes one at a time)
         ensure_program("dot", "graphviz draws the graphs")
         if for_tests:

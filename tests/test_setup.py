@@ -349,3 +349,24 @@ def test_importing_compgraph_writes_nothing_into_the_home_directory(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
     assert sorted(p.relative_to(home).as_posix() for p in home.rglob("*")) == []
+
+
+def test_lab_settings_save_widget_state_in_the_venv_and_on_binder(run_py, tmp_path, monkeypatch):
+    """Without saveState, a notebook run and saved in JupyterLab reopens with "Error displaying
+    widget: model not found" (FINDINGS of the browser tests); run.py and binder/postBuild install
+    the same setting."""
+    import json
+    settings = json.loads(run_py.LAB_SETTINGS.read_text())
+    assert settings["@jupyter-widgets/jupyterlab-manager:plugin"]["saveState"] is True
+    monkeypatch.setattr(run_py, "VENV", tmp_path / "venv")
+    run_py.ensure_lab_settings()
+    installed = tmp_path / "venv" / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    assert json.loads(installed.read_text()) == settings
+    installed.write_text("{}")  # a stale copy is replaced
+    run_py.ensure_lab_settings()
+    assert json.loads(installed.read_text()) == settings
+    prefix = tmp_path / "binder-prefix"
+    subprocess.run(["bash", str(RUN_PY.parent / "binder" / "postBuild")], check=True,
+                   env={"NB_PYTHON_PREFIX": str(prefix), "PATH": "/usr/bin:/bin"})
+    binder_copy = prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    assert json.loads(binder_copy.read_text()) == settings
