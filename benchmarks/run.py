@@ -387,6 +387,7 @@ def main(argv: list[str]) -> int:
     else:
         write_results(rows, facts, when)
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+        subprocess.call([sys.executable, str(HERE / "browser.py")])  # adds the browser rows
     return 0
 
 
