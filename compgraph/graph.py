@@ -324,6 +324,16 @@ def _small_matrices(values: list, a: int, b: int) -> bool:
 
 
 def _compile(lines: list[str], env: dict[str, Any], name: str) -> Callable[[list], list]:
+    """The function `name` defined by `lines`, its body run under _RAISE (set directly in
+    numpy's context variable where it can be: cheaper than a with statement per pass)."""
+    head, body = lines[0], ["  " + line for line in lines[1:]]
+    if _Raising._var is not None:
+        env.update(_errvar=_Raising._var, _errstate=_Raising._state)
+        lines = [head, " _token = _errvar.set(_errstate)", " try:", *body, " finally:",
+                 "  _errvar.reset(_token)"]
+    else:  # pragma: no cover - numpy < 2
+        env.update(_Raising=_Raising)
+        lines = [head, " with _Raising():", *body]
     namespace: dict[str, Any] = {}
     exec(compile("\n".join(lines), f"<compgraph generated {name}>", "exec"), env, namespace)
     return namespace[name]
@@ -493,6 +503,9 @@ class Graph:
     def check_inputs(self, /, **given: Any) -> dict[str, Value]:
         """The inputs as the engine holds them, or a clear error for an unknown, missing or bad
         one."""
+        return self._checked_inputs(given)
+
+    def _checked_inputs(self, given: dict[str, Any]) -> dict[str, Value]:
         inputs = self.inputs
         if given.keys() != inputs.keys():
             for name in given:
@@ -528,16 +541,16 @@ class Graph:
         values; return the output's value."""
         self._pass = None
         self._grads = self.grads = None
-        given = self.check_inputs(**inputs)
+        given = self._checked_inputs(inputs)
         run = self._gen_forward
         if run is not None and self.use_generated_code:
-            with _Raising():
-                try:
-                    done = run(given)
-                except (CompgraphError, *_OP_ERRORS) as e:
-                    # errors are rare: the reference loop finds the node and names it
+            try:
+                done = run(given)  # (under _RAISE, which the generated code sets)
+            except (CompgraphError, *_OP_ERRORS) as e:
+                # errors are rare: the reference loop finds the node and names it
+                with _Raising():
                     self._run(self._leaf_values(given)[0])
-                    raise DomainError(f"forward: {_what_happened(e)}") from None
+                raise DomainError(f"forward: {_what_happened(e)}") from None
             if done is not None:  # None: the inputs' shapes are not those of the code
                 self._pass, self._params_used = done
                 return self._pass[-1]
@@ -699,21 +712,22 @@ class Graph:
         # the fast way leaves the gradients of nodes with no Param below for later
         lazy = record is None and self._needs_fit is not None
         grads: list[Any]
-        with _Raising():
-            if lazy and self.use_generated_code:
-                run = self._gen_backward
-                if run is None:
-                    run = self._gen_backward = self._generate_backward(values)
-                try:
-                    grads = run(values)  # leaves' totals checked in there as well
-                except (CompgraphError, *_OP_ERRORS) as e:
-                    # the reference loop and the leaves' check find the edge and name it
-                    grads = [None] * len(self.nodes)
-                    grads[-1] = 1.0
+        if lazy and self.use_generated_code:
+            run = self._gen_backward
+            if run is None:
+                run = self._gen_backward = self._generate_backward(values)
+            try:
+                grads = run(values)  # under _RAISE; leaves' totals checked in there as well
+            except (CompgraphError, *_OP_ERRORS) as e:
+                # the reference loop and the leaves' check find the edge and name it
+                grads = [None] * len(self.nodes)
+                grads[-1] = 1.0
+                with _Raising():
                     self._run_backward(values, grads)
                     self._check_leaf_grads(values, grads)
-                    raise DomainError(f"backward: {_what_happened(e)}") from None
-            else:
+                raise DomainError(f"backward: {_what_happened(e)}") from None
+        else:
+            with _Raising():
                 grads = [None] * len(self.nodes)
                 grads[-1] = 1.0
                 if lazy:

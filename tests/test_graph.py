@@ -594,3 +594,17 @@ def test_an_input_array_changed_in_place_is_checked_and_copied_again():
     data[1] = 2.0
     assert graph.forward(x=data) == 14.0
     assert graph.value(x) is not data  # a copy, as on the first pass
+
+
+def test_generated_code_restores_numpys_error_state_after_a_pass_and_an_error():
+    x = cg.Input("x")
+    graph = cg.Graph(cg.sum(cg.exp(x * cg.Param("w", 1.0))))
+    before = np.geterr()
+    for _ in range(3):
+        graph.forward(x=np.ones(2))
+        graph.backward()
+        assert np.geterr() == before
+    assert graph._gen_forward is not None and graph._gen_backward is not None
+    with pytest.raises(cg.DomainError, match="exp"):
+        graph.forward(x=np.array([1.0, 800.0]))
+    assert np.geterr() == before
