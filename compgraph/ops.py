@@ -153,11 +153,19 @@ def _step(x: Value) -> Value:
     return (1.0 if x > 0 else 0.0) if type(x) is float else (x > 0).astype(float)
 
 
+try:  # the ufunc inside np.clip, without np.clip's slower argument handling
+    from numpy._core.umath import clip as _clip_ufunc
+except ImportError:  # pragma: no cover - numpy < 2
+    def _clip_ufunc(p: np.ndarray, lo: float, hi: float) -> np.ndarray:
+        return np.minimum(np.maximum(p, lo), hi)
+
+_HIGH = 1.0 - EPS
+
+
 def _clip(p: Value) -> Value:
-    # np.minimum(np.maximum(...)) is np.clip without its slower argument handling
     if type(p) is float:
-        return min(max(p, EPS), 1.0 - EPS)
-    return np.minimum(np.maximum(p, EPS), 1.0 - EPS)
+        return min(max(p, EPS), _HIGH)
+    return _clip_ufunc(p, EPS, _HIGH)
 
 
 _log = _unary(math.log, np.log)
