@@ -354,7 +354,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="few rounds, for a look while working; does not write RESULTS.md")
     parser.add_argument("--only", default=",".join(SECTIONS),
-                        help=f"comma-separated sections to run (of {', '.join(SECTIONS)})")
+                        help=f"comma-separated sections to run (of {', '.join(SECTIONS)}); "
+                             f"a run of some sections updates only their rows of RESULTS.md")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     if unknown := set(chosen) - set(SECTIONS):
