@@ -316,10 +316,12 @@ def test_dragging_the_epoch_slider_in_chromium(tmp_path, explorer, unpacked):
                 button = f".cg-controls button[data-action={action}]"
                 assert page.get_attribute(button, "title")
                 assert page.get_attribute(button, "aria-label")
-            assert page.is_disabled("[data-action=next]") and page.is_disabled("[data-action=last]")
+            assert page.is_disabled("[data-action=next]")
+            assert page.is_disabled("[data-action=last]")
             page.click("[data-action=first]")
             assert page.input_value(".cg-epoch") == "0"
-            assert page.is_disabled("[data-action=first]") and page.is_disabled("[data-action=prev]")
+            assert page.is_disabled("[data-action=first]")
+            assert page.is_disabled("[data-action=prev]")
             assert not page.is_disabled("[data-action=next]")
             page.click("[data-action=next]")
             page.click("[data-action=next]")
