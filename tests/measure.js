@@ -247,7 +247,8 @@ function geometry([scopeSelector, allowScroll]) {
       const px = svgTexts(svg, [255, 255, 255, 1], 1, '', true).map(t => t.px);
       minText = px.length ? Math.min(...px) : null;
     }
-    return {where: `cell ${cellIndex(w)} ${w.dataset.kind || 'widget'} ${i}`, height: Math.round(rect.height),
+    return {where: `cell ${cellIndex(w)} ${w.dataset.kind || 'widget'} ${i}`, kind: w.dataset.kind || null,
+            height: Math.round(rect.height),
             width: Math.round(rect.width), areaWidth: Math.round(area.width), minText, problems};
   });
   const pictures = staticPictures(scope).map(p => {
