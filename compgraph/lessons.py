@@ -3,10 +3,12 @@
     from compgraph import lessons
     lessons.check_local_derivatives("softplus", forward, local, deriv=("σ({0})",), x=points)
     lessons.check_gradients(my_backprop(X, y, θ1, θ2), net.graph, ["θ1", "θ2"], X=X, y=y)
+    lessons.with_snapshot(widgets.VBox([slider, panel]), panel.value, "x = 0.8: the factors")
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -62,3 +64,33 @@ def check_gradients(gradients: Sequence[Any], graph: Graph, params: Sequence[str
         print(f"{'✓' if ok else '✗'} ∂/∂{name}: relative error {error:.2g} against central "
               f"differences" + ("" if ok else "  ← a factor on the way to here is wrong"))
     return right
+
+
+class WithSnapshot:
+    """An ipywidgets widget shown together with a still copy of what it shows now.
+
+    A running notebook shows the widget. A view that cannot run widgets (a notebook opened before
+    it was run, hence untrusted, or a static preview) shows the `text/html` copy instead of the
+    widget's bare repr; plain-text views show the short `text`."""
+
+    def __init__(self, widget: Any, snapshot_html: str, text: str):
+        self.widget, self.snapshot_html, self.text = widget, snapshot_html, text
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
+        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude)
+        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
+        note = "A still copy: run the notebook to use the controls."
+        still = (f'<div class="cg-static">{self.snapshot_html}'
+                 f'<div style="font-size: 12px; font-style: italic">{html.escape(note)}</div>'
+                 f"</div>")
+        return {**(data or {}), "text/html": still, "text/plain": self.text}, meta or {}
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def with_snapshot(widget: Any, snapshot_html: str, text: str) -> WithSnapshot:
+    """`widget` (e.g. an ipywidgets VBox of a slider and an HTML panel) to display, with
+    `snapshot_html` (what its panel shows now) for views that cannot run widgets and `text` for
+    plain-text views: display(lessons.with_snapshot(box, panel.value, "x = 0.8: the factors"))."""
+    return WithSnapshot(widget, snapshot_html, text)

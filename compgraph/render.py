@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -56,10 +57,28 @@ def styled_svg(svg: str) -> str:
 
 def img_html(svg: str, description: str) -> str:
     """The SVG as an <img> with a data: URL, which JupyterLab's sanitizer lets through in
-    notebooks that are not trusted (it drops inline SVG there)."""
+    notebooks that are not trusted (it drops inline SVG there). The image scales down to the
+    column's width, but never below 3/4 of its natural size (graphviz's 10 pt text stays at
+    10 px or more): a drawing wider than that scrolls sideways inside its own box. No height cap,
+    so every node shows."""
     data = base64.b64encode(svg.encode()).decode()
-    return (f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(description)}" '
-            f'style="max-width: 100%; height: auto">')
+    least = natural_width_pt(svg)  # 3/4 of the natural width in px (1 pt = 4/3 px)
+    least_css = f"min-width: {least:.0f}px; " if least else ""
+    return (f'<div class="cg-static" style="max-width: 100%; overflow-x: auto; '
+            f'overflow-y: hidden">'
+            f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(description)}" '
+            f'style="display: block; max-width: 100%; {least_css}height: auto"></div>')
+
+
+def natural_width_pt(svg: str) -> float | None:
+    """The least width the SVG may be shown at: graphviz's width in pt (its 10 pt text at 10 px),
+    or a width in px as it is (drawings of our own, like the legend); None without a width."""
+    head = svg[svg.index("<svg"):svg.index(">", svg.index("<svg"))]
+    found = re.search(r'\swidth="([\d.]+)(pt|px)?"', head)
+    if not found:
+        return None
+    value = float(found.group(1))
+    return value
 
 
 class Picture:

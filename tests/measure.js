@@ -193,7 +193,7 @@ function geometry([scopeSelector, allowScroll]) {
   // el's rect cut by every ancestor up to `stop` that clips its overflow. The notebook's own
   // scroller is above `stop`: what is merely scrolled out of the window does not count.
   // With allowScroll, a box the learner can scroll (overflow auto or scroll) does not count either.
-  const visibleRect = (el, stop) => {
+  const visibleRect = (el, stop, scrollable = allowScroll) => {
     const r = el.getBoundingClientRect();
     let [l, t, rt, b] = [r.left, r.top, r.right, r.bottom];
     let scrolled = false;
@@ -202,7 +202,7 @@ function geometry([scopeSelector, allowScroll]) {
       const q = e.getBoundingClientRect();
       const scrolls = v => v === 'auto' || v === 'scroll';
       // reachable by scrolling this box (checked as a part of its own): nothing above cuts it
-      if (allowScroll && e !== stop && (scrolls(cs.overflowX) || scrolls(cs.overflowY))) {
+      if (scrollable && e !== stop && (scrolls(cs.overflowX) || scrolls(cs.overflowY))) {
         scrolled = true; break; }
       if (cs.overflowX !== 'visible') { l = Math.max(l, q.left); rt = Math.min(rt, q.right); }
       if (cs.overflowY !== 'visible' && e !== stop) { t = Math.max(t, q.top); b = Math.min(b, q.bottom); }
@@ -210,12 +210,15 @@ function geometry([scopeSelector, allowScroll]) {
     }
     return {l, t, r: rt, b, full: r, scrolled};
   };
-  const clipped = (el, out) => {  // out: the output area (.jp-OutputArea-output)
-    const v = visibleRect(el, out), r = v.full, tol = 1.5, area = out.getBoundingClientRect();
+  const clipped = (el, out, scrollable = allowScroll) => {  // out: the output area
+    const v = visibleRect(el, out, scrollable), r = v.full, tol = 1.5, area = out.getBoundingClientRect();
     const cut = v.l > r.left + tol || v.r < r.right - tol || v.t > r.top + tol || v.b < r.bottom - tol;
     const outside = !v.scrolled && (r.left < area.left - tol || r.right > area.right + tol);
     return cut || outside;
   };
+  // cut off at the bottom of a box (a height cap), whether or not the box could scroll
+  const clippedBelow = (el, box) => !!box &&
+    el.getBoundingClientRect().bottom > box.getBoundingClientRect().bottom + 1.5;
   const nodeName = node => node.dataset.cg || node.id || node.querySelector('title')?.textContent;
   const widgets = [...scope.querySelectorAll('.cg-widget')].map((w, i) => {
     const out = w.closest('.jp-OutputArea-output') || w.parentElement;
@@ -235,18 +238,25 @@ function geometry([scopeSelector, allowScroll]) {
     const svg = w.querySelector('.cg-picture svg');
     let minText = null;
     if (svg) {
-      // A still picture shows every node; a stepping widget may scroll a big graph in its box.
+      // A still picture shows every node (no height cap; too wide to fit at 10 px text, it may
+      // scroll sideways in its own box); a stepping widget may scroll a big graph in its box.
       if (!w.querySelector('.cg-controls'))
         for (const node of svg.querySelectorAll('g.node'))
-          if (clipped(node, out)) { problems.push(`graph node ${nodeName(node)} clipped`); break; }
+          if (clipped(node, out, true) || clippedBelow(node, svg.closest('.cg-picture'))) {
+            problems.push(`graph node ${nodeName(node)} clipped`); break; }
       const px = svgTexts(svg, [255, 255, 255, 1], 1, '', true).map(t => t.px);
       minText = px.length ? Math.min(...px) : null;
     }
-    return {where: `cell ${cellIndex(w)} ${w.dataset.kind || 'widget'} ${i}`, height: Math.round(rect.height),
+    return {where: `cell ${cellIndex(w)} ${w.dataset.kind || 'widget'} ${i}`, kind: w.dataset.kind || null,
+            height: Math.round(rect.height),
             width: Math.round(rect.width), areaWidth: Math.round(area.width), minText, problems};
   });
   const pictures = staticPictures(scope).map(p => {
-    const col = p.out.getBoundingClientRect(), r = p.el.getBoundingClientRect();
+    const col = p.out.getBoundingClientRect();
+    // an <img> too wide to fit at 10 px text scrolls sideways in its own box: the box must fit
+    const holder = p.el.parentElement;
+    const scrolls = p.kind === 'img' && holder && /auto|scroll/.test(getComputedStyle(holder).overflowX);
+    const r = (scrolls ? holder : p.el).getBoundingClientRect();
     const problems = [];
     if (r.right > col.right + 1) problems.push(`${Math.round(r.width)} px wide in a ${Math.round(col.width)} px column`);
     if (p.out.scrollWidth > p.out.clientWidth + 1) problems.push(`output scrolls sideways (${p.out.scrollWidth} > ${p.out.clientWidth})`);

@@ -55,3 +55,19 @@ def test_check_gradients_names_the_wrong_parameter(capsys):
     assert out[0].startswith("✗ ∂/∂θ1") and out[1].startswith("✓ ∂/∂θ2")
     assert not lessons.check_gradients([book["grad_theta1"][:2]], net.graph, ["θ1"], X=X, y=y)
     assert "shape (2, 2), but θ1 is 3×2" in capsys.readouterr().out
+
+
+def test_with_snapshot_shows_a_still_copy_where_widgets_cannot_run():
+    """A plain ipywidgets box keeps its widget view (a running notebook) and gains a text/html
+    copy of its panel (untrusted or static views) and a short text/plain instead of its repr."""
+    import ipywidgets
+    from IPython.core.formatters import format_display_data
+
+    panel = ipywidgets.HTML("<table><tr><td>dh/dx</td><td>+1.6</td></tr></table>")
+    box = ipywidgets.VBox([ipywidgets.FloatSlider(value=0.8), panel])
+    data, _ = format_display_data(lessons.with_snapshot(box, panel.value, "the factors at x = 0.8"))
+    view = data["application/vnd.jupyter.widget-view+json"]
+    assert view["model_id"] == box.model_id
+    assert data["text/plain"] == "the factors at x = 0.8"
+    assert data["text/html"].startswith('<div class="cg-static"><table><tr><td>dh/dx')
+    assert "VBox(" not in data["text/html"] + data["text/plain"]

@@ -329,6 +329,20 @@ def test_picture_shows_as_an_image_with_a_short_text():
     assert "max-width: 100%" in bundle["text/html"]
 
 
+def test_picture_image_fits_the_column_but_keeps_its_text_readable():
+    """Scaled to the column, never below 3/4 of its natural size (graphviz's 10 pt text at 10 px);
+    wider than that, its own box scrolls sideways. Nothing caps its height."""
+    g = chain_rule_graph()
+    g.forward(**CHAIN_INPUTS)
+    picture = cg.render(g)
+    shown = picture._repr_mimebundle_()["text/html"]
+    width_pt = float(re.search(r'<svg[^>]*\swidth="([\d.]+)pt"', picture.svg).group(1))
+    least = float(re.search(r"min-width: ([\d.]+)px", shown).group(1))
+    assert abs(least - width_pt) <= 0.5  # 1 pt = 4/3 px: 3/4 of the natural width in px
+    assert re.search(r'<div class="cg-static" style="[^"]*overflow-x: auto', shown)
+    assert "max-height" not in shown
+
+
 def test_picture_pipes_other_formats_with_dot():
     g = chain_rule_graph()
     g.forward(**CHAIN_INPUTS)

@@ -310,6 +310,29 @@ def test_dragging_the_epoch_slider_in_chromium(tmp_path, explorer, unpacked):
             page.mouse.up()
             assert page.evaluate("window.inputs") >= 6  # updates while dragging, not on release
 
+            # the buttons step through the snapshots and are disabled at the ends
+            count = len(data["snapshots"])
+            for action in ("first", "prev", "play", "next", "last"):
+                button = f".cg-controls button[data-action={action}]"
+                assert page.get_attribute(button, "title")
+                assert page.get_attribute(button, "aria-label")
+            assert page.is_disabled("[data-action=next]")
+            assert page.is_disabled("[data-action=last]")
+            page.click("[data-action=first]")
+            assert page.input_value(".cg-epoch") == "0"
+            assert page.is_disabled("[data-action=first]")
+            assert page.is_disabled("[data-action=prev]")
+            assert not page.is_disabled("[data-action=next]")
+            page.click("[data-action=next]")
+            page.click("[data-action=next]")
+            page.click("[data-action=prev]")
+            assert page.input_value(".cg-epoch") == "1"
+            assert page.text_content(".cg-position") == (
+                f"snapshot 2 of {count} · epoch {data['snapshots'][1]} of {EPOCHS}")
+            page.click("[data-action=last]")
+            assert page.input_value(".cg-epoch") == str(count - 1)
+            page.click("[data-action=first]")
+
             # zoom: larger, then back to fitting the box; text never below 10 px
             width = lambda: page.evaluate(  # noqa: E731
                 "document.querySelector('.cg-picture svg').getBoundingClientRect().width")

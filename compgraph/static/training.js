@@ -26,7 +26,7 @@ const TRAINING_CSS = `
 .cg-training .cg-retrain button, .cg-training .cg-play { height: 28px; padding: 0 10px; cursor: pointer; font: inherit;
   color: var(--jp-ui-font-color1, #1a1a1a); background: var(--jp-layout-color2, #eeeeee);
   border: 1px solid var(--jp-border-color1, #8c8c8c); border-radius: 3px; }
-.cg-training .cg-position { min-width: 9.5em; }
+.cg-training .cg-position { min-width: 17em; font-variant-numeric: tabular-nums; }
 .cg-training .cg-body { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
 .cg-training .cg-picture { flex: 0 1 auto; max-height: 600px; }
 .cg-training .cg-side { flex: 1 1 250px; min-width: 250px; display: flex;
@@ -206,10 +206,25 @@ function mountTraining(el, hooks = {}) {
   el);
   element("style", {}, root, TRAINING_CSS);
   const controls = element("div", { class: "cg-controls" }, root);
-  const play = cgButton("play", "play", "Play: watch training epoch by epoch");
+  // First / Previous / Play-Pause / Next / Last step through the snapshot epochs
+  const buttons = {
+    first: cgButton("first", "first", "First snapshot: epoch 0 (Home)"),
+    prev: cgButton("prev", "prev", "Previous snapshot (←)"),
+    play: cgButton("play", "play", "Play: watch training epoch by epoch"),
+    next: cgButton("next", "next", "Next snapshot (→)"),
+    last: cgButton("last", "last", "Last snapshot: the trained network (End)"),
+  };
+  const play = buttons.play;
   play.classList.add("cg-play");
   play.setAttribute("aria-pressed", "false");
-  controls.append(play);
+  controls.append(...Object.values(buttons));
+  const lastIndex = () => (state ? state.data.snapshots.length - 1 : 0);
+  const user = (k) => { pause(); setSnapshot(k); };
+  buttons.first.addEventListener("click", () => user(0));
+  buttons.prev.addEventListener("click", () => user(epochIndex - 1));
+  buttons.next.addEventListener("click", () => user(epochIndex + 1));
+  buttons.last.addEventListener("click", () => user(lastIndex()));
+  for (const b of Object.values(buttons)) b.disabled = true; // until the data is there
   const epochLabel = element("label", { class: "cg-epoch-label",
     title: "Drag to move through training" }, controls, "epoch");
   const slider = element("input", { type: "range", class: "cg-epoch", min: "0", max: "0",
@@ -263,7 +278,7 @@ function mountTraining(el, hooks = {}) {
   const status = element("div", { class: "cg-status", role: "status" }, root);
 
   let state = null; // {data, grids, graph, loss, boundary}
-  const MIN_SCALE = 10 / 11; // the drawing's 11 px text never below 10 px
+  const MIN_SCALE = 1; // the drawing's edge labels are 10 px: never smaller (the box scrolls)
   let waiting = null; // the timer that gives up on a kernel that does not answer
   let epochIndex = 0;
 
@@ -295,9 +310,14 @@ function mountTraining(el, hooks = {}) {
     state.graph.setTexts(texts);
     state.loss.setMarker(data.snapshots[k]);
     state.boundary.show(state.grids[k]);
-    position.textContent = `epoch ${data.snapshots[k]} of ${data.epochs}`;
-    position.title = `snapshot ${k + 1} of ${data.snapshots.length}`;
-    slider.setAttribute("aria-valuetext", position.textContent);
+    const count = data.snapshots.length;
+    position.textContent = `snapshot ${k + 1} of ${count} · epoch ${data.snapshots[k]} of `
+      + `${data.epochs}`;
+    position.title = "The slider stops at these snapshot epochs";
+    slider.setAttribute("aria-valuetext", `epoch ${data.snapshots[k]} of ${data.epochs}`);
+    buttons.first.disabled = buttons.prev.disabled = k <= 0;
+    buttons.next.disabled = buttons.last.disabled = k >= count - 1;
+    buttons.play.disabled = count <= 1;
     const text = describe(k, s);
     explanation.textContent = text;
     state.graph.description.textContent = `The network's graph at ${text.split("\n")[0]}, `
@@ -396,11 +416,14 @@ function mountTraining(el, hooks = {}) {
     if (hooks.onPosition) hooks.onPosition(state.data.snapshots[epochIndex], Number(sample.value));
   });
   root.addEventListener("keydown", (event) => {
-    if (!state || event.target !== root) return;
+    // the focused widget or one of its buttons (the slider and the sample list move themselves)
+    if (!state || !(event.target === root || event.target.tagName === "BUTTON")) return;
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
     const moves = { ArrowLeft: epochIndex - 1, ArrowRight: epochIndex + 1, Home: 0,
       End: state.data.snapshots.length - 1 };
     if (event.key in moves) {
       event.preventDefault();
+      event.stopPropagation(); // JupyterLab would move between cells
       pause();
       setSnapshot(moves[event.key]);
     }
