@@ -28,6 +28,7 @@ from .scene import (
     StateBuilder,
     have_dot,
     run_dot,
+    run_dot_bytes,
     state_at,
     trace_scene,
 )
@@ -115,7 +116,7 @@ class Picture:
         """The picture in a graphviz output format (png, pdf, ...), drawn by the kernel's dot."""
         if format == "svg":
             return self.svg if encoding else self.svg.encode()
-        out = _pipe_bytes(self.source, format)
+        out = run_dot_bytes(self.source, format)
         return out.decode(encoding) if encoding else out
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
@@ -129,18 +130,6 @@ class Picture:
         if self.drawing is None:
             return "<compgraph.Picture: legend>"
         return f"<compgraph.Picture: {len(self.drawing.edges)} edges>"
-
-
-def _pipe_bytes(source: str, format: str) -> bytes:
-    import subprocess
-    try:
-        done = subprocess.run(["dot", f"-T{format}"], input=source.encode(), capture_output=True,
-                              check=False)
-    except FileNotFoundError:
-        raise GraphvizMissing(INSTALL_DOT) from None
-    if done.returncode != 0:
-        raise CompgraphError(f"graphviz failed: {done.stderr.decode(errors='replace')[:500]}")
-    return done.stdout
 
 
 def render(graph: Graph, trace: Trace | None = None, step: int | None = None,

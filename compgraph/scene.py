@@ -66,6 +66,11 @@ def have_dot() -> bool:
 
 def run_dot(source: str, fmt_: str = "svg") -> str:
     """Lay out and draw DOT with the kernel machine's graphviz."""
+    return run_dot_bytes(source, fmt_).decode()
+
+
+def run_dot_bytes(source: str, fmt_: str) -> bytes:
+    """The same, for any output format (png is binary)."""
     try:
         done = subprocess.run(["dot", f"-T{fmt_}"], input=source.encode(), capture_output=True,
                               check=False)
@@ -73,7 +78,7 @@ def run_dot(source: str, fmt_: str = "svg") -> str:
         raise GraphvizMissing(INSTALL_DOT) from None
     if done.returncode != 0:
         raise CompgraphError(f"graphviz failed: {done.stderr.decode(errors='replace')[:500]}")
-    return done.stdout.decode()
+    return done.stdout
 
 
 # --- texts -------------------------------------------------------------------------------------
