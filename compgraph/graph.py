@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from . import limits, ops
+from . import codegen, limits, ops
+from .checked import OP_ERRORS, BadTotal, NotFinite, Raising
 from .errors import CompgraphError, DomainError, InputError, InputTypeError, OrderError, ShapeError
 from .ops import OPS, Op, Value, shape_of
 
@@ -255,88 +256,11 @@ class NodeMap(Mapping):
         return node in self._position
 
 
-# Every pass runs under one np.errstate: an array op that overflows, divides by zero or makes a
-# NaN raises FloatingPointError at the op that did it. Underflow to 0 is a fine result.
-_RAISE = {"over": "raise", "divide": "raise", "invalid": "raise", "under": "ignore"}
-
-
-class _Raising:
-    """np.errstate(**_RAISE) for one pass. numpy 2 keeps its error state in a context variable;
-    setting it to a state made once costs a fraction of building np.errstate at every pass
-    (which shows in a training step of a small network). Older numpy: np.errstate itself."""
-
-    __slots__ = ("_token", "_fallback")
-
-    try:
-        from numpy._core._ufunc_config import _extobj_contextvar as _var
-        from numpy._core.umath import _make_extobj
-        _state = _make_extobj(**_RAISE)
-    except (ImportError, AttributeError, TypeError):  # pragma: no cover - numpy < 2
-        _var = None
-
-    def __enter__(self) -> None:
-        if self._var is not None:
-            self._token = self._var.set(self._state)
-        else:  # pragma: no cover
-            self._fallback = np.errstate(**_RAISE)
-            self._fallback.__enter__()
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._var is not None:
-            self._var.reset(self._token)
-        else:  # pragma: no cover
-            self._fallback.__exit__(*exc)
-# What ops raise on bad values: numpy under _RAISE (FloatingPointError), math on floats
-# (OverflowError, ValueError "math domain error"), float division (ZeroDivisionError), and numpy
-# on shapes it cannot combine (ValueError, TypeError).
-_OP_ERRORS = (ArithmeticError, ValueError, TypeError)
-
-
-class _NotFinite(ArithmeticError):
-    """A plain-float result that is inf or NaN (Python floats set no numpy flags)."""
-
-
-class _BadTotal(ArithmeticError):
-    """The summed gradient of a node (its position in args[0]) is not finite."""
-
-
 _set_value = object.__setattr__  # Param.value without Param's checks (see descend)
 
 #: Input arrays up to this many elements are recognised by their bytes (check_inputs).
 _RECALLED = 1 << 16
 _FLOAT64 = np.dtype(np.float64)
-
-
-def _small_product(values: list, i: int, where: tuple) -> bool:
-    """Whether matmul node i, in the pass of `values`, is an array product of two arrays below
-    ops.THREADED_PRODUCT multiply-adds (which ops._product does not check again)."""
-    a, b, out = values[where[0]], values[where[1]], values[i]
-    return type(a) is np.ndarray and type(b) is np.ndarray and type(out) is np.ndarray \
-        and out.size * a.shape[-1] < ops.THREADED_PRODUCT
-
-
-def _small_matrices(values: list, a: int, b: int) -> bool:
-    """Whether the products of matmul's backward, for matrices at `a` and `b`, are below
-    ops.THREADED_PRODUCT multiply-adds."""
-    x0, x1 = values[a], values[b]
-    return type(x0) is np.ndarray and type(x1) is np.ndarray and x0.ndim == x1.ndim == 2 \
-        and max(x0.size * x1.shape[1], x1.size * x0.shape[0]) < ops.THREADED_PRODUCT
-
-
-def _compile(lines: list[str], env: dict[str, Any], name: str) -> Callable[[list], list]:
-    """The function `name` defined by `lines`, its body run under _RAISE (set directly in
-    numpy's context variable where it can be: cheaper than a with statement per pass)."""
-    head, body = lines[0], ["  " + line for line in lines[1:]]
-    if _Raising._var is not None:
-        env.update(_errvar=_Raising._var, _errstate=_Raising._state)
-        lines = [head, " _token = _errvar.set(_errstate)", " try:", *body, " finally:",
-                 "  _errvar.reset(_token)"]
-    else:  # pragma: no cover - numpy < 2
-        env.update(_Raising=_Raising)
-        lines = [head, " with _Raising():", *body]
-    namespace: dict[str, Any] = {}
-    exec(compile("\n".join(lines), f"<compgraph generated {name}>", "exec"), env, namespace)
-    return namespace[name]
 
 
 def _leaf_shapes(values: list, leaves: list[int]) -> tuple:
@@ -394,7 +318,7 @@ class Graph:
         self._checked_shapes: tuple | None = None
         self._needs_fit: list[tuple] | None = None
         # Straight-line code for the two hot loops, generated for the shapes above (see
-        # _generate_forward and _generate_backward); None until made, or when shapes change.
+        # codegen.generate_forward and generate_backward); None until made, or when shapes change.
         self._gen_forward: Callable[[list], list] | None = None
         self._gen_backward: Callable[[list], list] | None = None
         # Values belong to a pass of this graph, not to the nodes: two graphs may share nodes,
@@ -545,10 +469,10 @@ class Graph:
         run = self._gen_forward
         if run is not None and self.use_generated_code:
             try:
-                done = run(given)  # (under _RAISE, which the generated code sets)
-            except (CompgraphError, *_OP_ERRORS) as e:
+                done = run(given)  # (under RAISE, which the generated code sets)
+            except (CompgraphError, *OP_ERRORS) as e:
                 # errors are rare: the reference loop finds the node and names it
-                with _Raising():
+                with Raising():
                     self._run(self._leaf_values(given)[0])
                 raise DomainError(f"forward: {_what_happened(e)}") from None
             if done is not None:  # None: the inputs' shapes are not those of the code
@@ -556,7 +480,7 @@ class Graph:
                 return self._pass[-1]
         values, used = self._leaf_values(given)
         shapes = _leaf_shapes(values, self._leaf_positions)
-        with _Raising():
+        with Raising():
             if shapes != self._checked_shapes:
                 # new shapes: check every op's shapes on the way (once per set of shapes)
                 self._checked_shapes = self._needs_fit = None
@@ -566,7 +490,7 @@ class Graph:
             else:
                 self._run(values)
                 if self.use_generated_code:  # the same shapes again: worth generating code
-                    self._gen_forward = self._generate_forward(values)
+                    self._gen_forward = codegen.generate_forward(self, values)
         for i, node in self._op_nodes:
             node.value = values[i]  # a learner reading `L3.value` sees the latest pass
         self._params_used = used
@@ -605,7 +529,7 @@ class Graph:
     def rerun(self, values: list, plan: list) -> None:
         """Re-run part of the plan on a list of values (a copy of a pass with a leaf changed):
         what numeric_grad does for each perturbed element. The graph's own pass is untouched."""
-        with _Raising():
+        with Raising():
             self._run(values, plan)
 
     def _run(self, values: list, plan: list | None = None) -> None:
@@ -616,13 +540,13 @@ class Graph:
                 v = forward(values[a]) if b < 0 else forward(values[a], values[b])
                 if type(v) is float:
                     if v - v != 0.0:  # inf - inf and nan - nan are nan
-                        raise _NotFinite(v)
+                        raise NotFinite(v)
                 elif type(v) is not np.ndarray:
                     v = self._as_value(i, v)
                 values[i] = v
         except CompgraphError:
             raise
-        except _OP_ERRORS as e:
+        except OP_ERRORS as e:
             raise self._forward_error(i, values, e) from None
 
     def _run_checking_shapes(self, values: list) -> None:
@@ -641,13 +565,13 @@ class Graph:
                 v = forward(*xs)
                 if type(v) is float:
                     if v - v != 0.0:
-                        raise _NotFinite(v)
+                        raise NotFinite(v)
                 elif type(v) is not np.ndarray:
                     v = self._as_value(i, v)
                 values[i] = v
         except CompgraphError:
             raise
-        except _OP_ERRORS as e:
+        except OP_ERRORS as e:
             raise self._forward_error(i, values, e) from None
 
     def _as_value(self, i: int, v: Any) -> Value:
@@ -662,7 +586,7 @@ class Graph:
             raise DomainError(f"{node.op.name} node {node.name!r}: the op returned "
                               f"{type(v).__name__} {v!r:.60}, not a real number or array") from None
         if not np.isfinite(out).all():
-            raise _NotFinite(_first_bad(out))
+            raise NotFinite(_first_bad(out))
         return float(out) if out.ndim == 0 else out
 
     def _forward_error(self, i: int, values: list, error: Exception) -> CompgraphError:
@@ -715,19 +639,19 @@ class Graph:
         if lazy and self.use_generated_code:
             run = self._gen_backward
             if run is None:
-                run = self._gen_backward = self._generate_backward(values)
+                run = self._gen_backward = codegen.generate_backward(self, values)
             try:
-                grads = run(values)  # under _RAISE; leaves' totals checked in there as well
-            except (CompgraphError, *_OP_ERRORS) as e:
+                grads = run(values)  # under RAISE; leaves' totals checked in there as well
+            except (CompgraphError, *OP_ERRORS) as e:
                 # the reference loop and the leaves' check find the edge and name it
                 grads = [None] * len(self.nodes)
                 grads[-1] = 1.0
-                with _Raising():
+                with Raising():
                     self._run_backward(values, grads)
                     self._check_leaf_grads(values, grads)
                 raise DomainError(f"backward: {_what_happened(e)}") from None
         else:
-            with _Raising():
+            with Raising():
                 grads = [None] * len(self.nodes)
                 grads[-1] = 1.0
                 if lazy:
@@ -757,127 +681,13 @@ class Graph:
     #: False: every pass runs the reference loops (tests compare the two).
     use_generated_code: bool = True
 
-    def _generate_forward(self, values: list) -> Callable[[dict], tuple | None]:
-        """forward(checked inputs by name) -> (every value, the Params' values used), or None
-        when an input's shape or type is not that in `values` (the pass the code is made for).
-        Each op's result checked as _run checks it; each input and op node's .value set."""
-        env: dict[str, Any] = {"_ndarray": np.ndarray, "_settle": self._settle}
-        n = len(self.nodes)
-        lines = ["def forward(given):"]
-        for i, node in self._input_slots:
-            env[f"n{i}"] = node
-            v = values[i]
-            lines.append(f" v{i} = given[{node.name!r}]")
-            if type(v) is float:
-                lines.append(f" if type(v{i}) is not float: return None")
-            else:
-                lines.append(f" if type(v{i}) is not _ndarray or v{i}.shape != {v.shape!r}:"
-                             f" return None")
-        for i, _ in self._input_slots:
-            lines.append(f" n{i}.value = v{i}")
-        for i, node in self._const_slots + self._param_slots:
-            env[f"n{i}"] = node
-            lines.append(f" v{i} = n{i}.value")
-        for i, forward, _, _, where in self._plan:
-            if len(where) == 1 and hasattr(forward, "on_array"):  # float or array: known here
-                forward = forward.on_float if type(values[where[0]]) is float \
-                    else forward.on_array
-            env[f"f{i}"] = forward
-            env[f"n{i}"] = self.nodes[i]
-            if self.nodes[i].op is ops.OPS.get("matmul") and _small_product(values, i, where):
-                # numpy's @ itself: the product is too small for other threads (ops._product)
-                lines.append(f" v{i} = v{where[0]} @ v{where[1]}")
-            else:
-                lines.append(f" v{i} = f{i}({', '.join(f'v{j}' for j in where)})")
-            # the check for the result's type in the pass the code is made for; _settle does
-            # what _run does for any other
-            if type(values[i]) is float:
-                lines.append(f" if type(v{i}) is not float or v{i} - v{i} != 0.0:"
-                             f" v{i} = _settle({i}, v{i})")
-            else:
-                lines.append(f" if type(v{i}) is not _ndarray: v{i} = _settle({i}, v{i})")
-        lines += [f" n{i}.value = v{i}" for i, *_ in self._plan]
-        used = ", ".join(f"(n{i}, v{i})" for i, _ in self._param_slots)
-        lines.append(f" return [{', '.join(f'v{i}' for i in range(n))}], [{used}]")
-        return _compile(lines, env, "forward")
-
     def _settle(self, i: int, v: Any) -> Value:
         """Op i's result checked as _run checks it."""
         if type(v) is float:
             if v - v != 0.0:
-                raise _NotFinite(v)
+                raise NotFinite(v)
             return v
         return v if type(v) is np.ndarray else self._as_value(i, v)
-
-    def _generate_backward(self, values: list) -> Callable[[list], list]:
-        """backward(values) -> gradients, the same as _run_backward: shares fitted where the
-        fitting backward for these shapes found it needed, every float gradient checked before
-        it is passed on and every leaf's after, None for gradients left for later."""
-        if self._needs_fit is None:
-            raise AssertionError("generated backward needs the fitting pass first")
-        env: dict[str, Any] = {"_BadTotal": _BadTotal, "_fit": ops.fit}
-        n = len(self.nodes)
-        lines = ["def backward(v):"]
-        lines.append(f" {', '.join(f'v{i}' for i in range(n))}{',' if n == 1 else ''} = v")
-        lines.append(f" g{n - 1} = 1.0")
-        assigned = {n - 1}
-
-        def add(j: int, share: str) -> None:
-            if j in assigned:
-                lines.append(f" g{j} = g{j} + {share}")
-            else:
-                lines.append(f" g{j} = {share}")
-                assigned.add(j)
-
-        def check(i: int) -> None:
-            lines.append(f" if type(g{i}) is float and g{i} - g{i} != 0.0: raise _BadTotal({i})")
-
-        env.update(ops.CODE_NAMES)
-        for i, vjp, a, b, want_a, want_b, fit_a, fit_b, where in self._fast_bplan:
-            env[f"b{i}"] = vjp
-            if i != n - 1:  # (the output's is 1.0)
-                check(i)
-            code = self.nodes[i].op.vjp_code
-            if self.nodes[i].op is ops.OPS.get("matmul") and _small_matrices(values, a, b):
-                code = ("{g} @ {x1}.T", "{x0}.T @ {g}")  # what ops._product does when small
-            if code is not None and not self.nodes[i].attrs and len(code) == len(where) <= 2:
-                # the op's share expressions written out: no call of a vjp wrapper
-                names = {"g": f"g{i}", "out": f"v{i}", "x0": f"v{a}", "x1": f"v{b}"}
-                for slot, (j, want, fit) in enumerate([(a, want_a, fit_a), (b, want_b, fit_b)]
-                                                      [:len(where)]):
-                    if not want:
-                        continue
-                    share = code[slot]
-                    if i == n - 1 and share.startswith("{g} * "):
-                        share = share[6:]  # the output's gradient is 1.0, and 1.0·x is x
-                    share = share.format(**names)
-                    if fit is not None:
-                        env[f"fit{i}_{slot}"] = fit
-                        share = f"fit{i}_{slot}({share})"
-                    add(j, share)
-            elif b >= 0 or a >= 0:
-                names = [f"s{i}_0", f"s{i}_1"][:2 if b >= 0 else 1]
-                lines.append(f" {', '.join(names)}{',' if b < 0 else ''} = b{i}(g{i}, v{i}, "
-                             f"{', '.join(f'v{j}' for j in where)})")
-                for slot, (j, want, fit) in enumerate([(a, want_a, fit_a), (b, want_b, fit_b)]
-                                                      [:len(names)]):
-                    if not want:
-                        continue
-                    share = names[slot]
-                    if fit is not None:
-                        env[f"fit{i}_{slot}"] = fit
-                        share = f"fit{i}_{slot}({share})"
-                    add(j, share)
-            else:  # three or more inputs
-                lines.append(f" s{i} = b{i}(g{i}, v{i}, {', '.join(f'v{j}' for j in where)})")
-                for slot, j in enumerate(where):
-                    add(j, f"_fit(s{i}[{slot}], v{j})")
-        for i in self._leaf_positions:
-            if i in assigned:
-                check(i)
-        grads = ", ".join(f"g{i}" if i in assigned else "None" for i in range(n))
-        lines.append(f" return [{grads}]")
-        return _compile(lines, env, "backward")
 
     def _complete_grads(self) -> None:
         """The gradients backward() left for later (nodes with no Param below): the same
@@ -888,14 +698,14 @@ class Graph:
         nodes = self.nodes
         i = -1
         j = None
-        with _Raising():
+        with Raising():
             try:
                 for i, _, where in self._bplan:
                     if all(eager[k] for k in where):
                         continue
                     g = grads[i]
                     if type(g) is float and g - g != 0.0:
-                        raise _BadTotal(i)
+                        raise BadTotal(i)
                     j = None
                     node = nodes[i]
                     xs = tuple(values[k] for k in where)
@@ -904,18 +714,18 @@ class Graph:
                         if eager[j]:
                             continue
                         if type(share) is float and share - share != 0.0:
-                            raise _NotFinite(share)
+                            raise NotFinite(share)
                         prev = grads[j]
                         grads[j] = share if prev is None else prev + share
                 for i in self._leaf_positions:
                     g = grads[i]
                     if type(g) is float and g - g != 0.0:
-                        raise _BadTotal(i)
+                        raise BadTotal(i)
             except CompgraphError:
                 raise
-            except _BadTotal as e:
+            except BadTotal as e:
                 raise self._backward_error(values, grads, into=e.args[0]) from None
-            except _OP_ERRORS:
+            except OP_ERRORS:
                 raise self._backward_error(values, grads, out_of=i, child=j) from None
         self._lazy_done = True
 
@@ -930,7 +740,7 @@ class Graph:
             for i, vjp, a, b, want_a, want_b, fit_a, fit_b, where in self._fast_bplan:
                 g = grads[i]
                 if type(g) is float and g - g != 0.0:
-                    raise _BadTotal(i)
+                    raise BadTotal(i)
                 j = None
                 if b >= 0:
                     sa, sb = vjp(g, values[i], values[a], values[b])
@@ -961,9 +771,9 @@ class Graph:
                         grads[j] = share if prev is None else prev + share
         except CompgraphError:
             raise
-        except _BadTotal as e:
+        except BadTotal as e:
             raise self._backward_error(values, grads, into=e.args[0]) from None
-        except _OP_ERRORS:
+        except OP_ERRORS:
             raise self._backward_error(values, grads, out_of=i, child=j) from None
 
     def _run_backward_fitting(self, values: list, grads: list,
@@ -978,7 +788,7 @@ class Graph:
             for i, vjp, where in self._bplan:
                 g = grads[i]
                 if type(g) is float and g - g != 0.0:
-                    raise _BadTotal(i)
+                    raise BadTotal(i)
                 j = None
                 shares = vjp(g, values[i], *[values[k] for k in where])
                 fits = []
@@ -986,7 +796,7 @@ class Graph:
                     fitted = ops.fit(share, values[j])
                     fits.append(None if fitted is share else ops.fitter(share, values[j]))
                     if type(fitted) is float and fitted - fitted != 0.0:
-                        raise _NotFinite(fitted)
+                        raise NotFinite(fitted)
                     prev = grads[j]
                     grads[j] = total = fitted if prev is None else prev + fitted
                     if record is not None:
@@ -994,9 +804,9 @@ class Graph:
                 needs_fit.append(tuple(fits))
         except CompgraphError:
             raise
-        except _BadTotal as e:
+        except BadTotal as e:
             raise self._backward_error(values, grads, into=e.args[0]) from None
-        except _OP_ERRORS:
+        except OP_ERRORS:
             raise self._backward_error(values, grads, out_of=i, child=j) from None
         self._needs_fit = needs_fit
         # the same plan with the decisions folded in, by arity (a, b = -1 when absent)
@@ -1039,11 +849,11 @@ class Graph:
                 try:
                     local = node.op.local(values[p], *xs, **node.attrs)[slot] \
                         if node.op.local is not None else None
-                except _OP_ERRORS:
+                except OP_ERRORS:
                     local = math.inf
                 try:
                     share = ops.vjp(node.op, g, values[p], tuple(xs), node.attrs)[slot]
-                except _OP_ERRORS:
+                except OP_ERRORS:
                     share = math.inf
                 edge = (f"backward through the edge {node.name!r} → {x.name!r} "
                         f"({node.op.name} node {node.name!r}; inputs "
@@ -1075,12 +885,12 @@ class Graph:
         lr = float(lr)
         grads = self._grads
         new = []
-        with _Raising():
+        with Raising():
             for i, p in self._param_slots:
                 try:
                     v = p.value - lr * grads[i]
                     if type(v) is float and v - v != 0.0:
-                        raise _NotFinite(v)
+                        raise NotFinite(v)
                 except ArithmeticError as e:
                     raise DomainError(f"gradient descent step of Param {p.name!r} (lr = {lr:g}):"
                                       f" the new value is not finite ({_what_happened(e)})"
@@ -1120,7 +930,7 @@ class Graph:
                                  f"{leaf.name!r}, which has shape {leaf_value.shape} (give one "
                                  f"index per axis, each below that axis' length)") from None
         tangents: dict[Node, Value] = {leaf: seed}
-        with _Raising():
+        with Raising():
             for i, _, _, _, where in self._plan:
                 node = self.nodes[i]
                 ts = tuple(tangents.get(c) for c in node.children)
@@ -1132,8 +942,8 @@ class Graph:
                 try:
                     tangent = ops.jvp(node.op, values[i], xs, ts, node.attrs)
                     if not _finite(tangent):
-                        raise _NotFinite
-                except _OP_ERRORS as e:
+                        raise NotFinite
+                except OP_ERRORS as e:
                     raise DomainError(f"forward_mode: d{node.name}/d{leaf.name} at "
                                       f"{node.op.name} node {node.name!r} is not a finite number "
                                       f"({_what_happened(e)}; inputs "
@@ -1178,7 +988,7 @@ class Graph:
         # depth first; a route is a linked list (parent route, node, slot, factor), so a long
         # chain shares its prefixes instead of copying them
         stack: list[tuple[Node, tuple | None]] = [(self.output, None)]
-        with _Raising():
+        with Raising():
             while stack:
                 node, route = stack.pop()
                 if node is leaf:
@@ -1272,7 +1082,7 @@ def _labels(attrs: dict) -> dict:
 
 
 def _what_happened(error: Exception) -> str:
-    if isinstance(error, _NotFinite):
+    if isinstance(error, NotFinite):
         bad = error.args[0] if error.args else math.nan
         return f"it came out as {bad}: " + ("NaN, no number" if bad != bad else
                                              "an overflow beyond about 1.8e308") \

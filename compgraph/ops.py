@@ -118,7 +118,7 @@ def _unary(scalar_fn: Callable, array_fn: Callable) -> Callable[[Value], Value]:
     # math.* is several times faster than numpy on plain floats, which scalar graphs are made of.
     def unary(x: Value) -> Value:
         return scalar_fn(x) if type(x) is float else array_fn(x)
-    # code generated for known input types calls the one it needs (Graph._generate_forward)
+    # code generated for known input types calls the one it needs (codegen.generate_forward)
     unary.on_float, unary.on_array = scalar_fn, array_fn  # type: ignore[attr-defined]
     return unary
 
