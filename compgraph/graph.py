@@ -562,13 +562,7 @@ class Graph:
                     if problem:
                         raise ShapeError(f"{node.op.name} node {node.name!r}: {problem} "
                                          f"(inputs {describe_inputs(node, xs)})")
-                v = forward(*xs)
-                if type(v) is float:
-                    if v - v != 0.0:
-                        raise NotFinite(v)
-                elif type(v) is not np.ndarray:
-                    v = self._as_value(i, v)
-                values[i] = v
+                values[i] = self._settle(i, forward(*xs))
         except CompgraphError:
             raise
         except OP_ERRORS as e:

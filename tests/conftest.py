@@ -7,8 +7,11 @@ because timing on shared CI machines varies.
 
 from __future__ import annotations
 
+import pytest
 from helpers import GRAPH_FEATURES, GRAPHS_CHECKED
 from hypothesis import HealthCheck, settings
+from lab import launch, serve
+from playwright.sync_api import sync_playwright
 
 settings.register_profile(
     "compgraph",
@@ -29,3 +32,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         if GRAPH_FEATURES:
             features = ", ".join(f"{k}: {n}" for k, n in sorted(GRAPH_FEATURES.items()))
             terminalreporter.write_line(f"  of which {features}")
+
+
+# The browser tests' Chromium and JupyterLab server: one of each per test module.
+@pytest.fixture(scope="module")
+def chromium():
+    with sync_playwright() as p:
+        browser = launch(p)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    yield from serve(tmp_path_factory.mktemp("browser"), "lab", hide_dot=True)

@@ -16,7 +16,6 @@ from lab import (
     KERNELSPEC,
     ROOT,
     Console,
-    launch,
     left_area,
     open_notebook,
     path_without_dot,
@@ -25,7 +24,7 @@ from lab import (
     serve,
 )
 from pictures import CHAIN_INPUTS, chain_rule_graph
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 NOTEBOOK = "NB.ipynb"
 # The notebook builds the same graph as pictures.chain_rule_graph(), so the trace computed in this
@@ -55,19 +54,6 @@ DRAWING = """svg => { const copy = svg.cloneNode(true);
         if (c !== null) e.setAttribute('class', c.split(/\\s+/).filter(Boolean).sort().join(' '));
     }
     return copy.innerHTML; }"""
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    yield from serve(tmp_path_factory.mktemp("browser"), "lab", hide_dot=True)
 
 
 @pytest.fixture(scope="module")

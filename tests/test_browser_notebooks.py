@@ -21,7 +21,6 @@ from lab import (
     ROOT,
     Console,
     copy_notebook,
-    launch,
     left_area,
     open_notebook,
     run_all,
@@ -30,7 +29,6 @@ from lab import (
     set_theme,
 )
 from measure import BACKGROUNDS, GEOMETRY, TEXTS, WIDGET_OUTPUTS, failing_contrast, summary
-from playwright.sync_api import sync_playwright
 
 # COMPGRAPH_NOTEBOOKS=<dir> checks other copies, e.g. freshly executed ones before they are
 # committed; by default the committed notebooks.
@@ -71,19 +69,6 @@ def shows_stepping_widget(source: str) -> bool:
 WIDTH, HEIGHT, NARROW = 1400, 900, 800
 MAX_WIDGET_HEIGHT = 850
 MIN_TEXT_PX = 10
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    yield from serve(tmp_path_factory.mktemp("browser"), "lab", hide_dot=True)
 
 
 @pytest.fixture(scope="module")
