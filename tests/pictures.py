@@ -24,7 +24,7 @@ def chain_rule_graph() -> cg.Graph:
 
 
 def classic_graph() -> cg.Graph:
-    """colah's e = (a + b)(b + 1) (lesson 2)."""
+    """the classic e = (a + b)(b + 1) (lesson 2)."""
     a, b = cg.Input("a"), cg.Input("b")
     c = cg.add(a, b, name="c")
     d = cg.add(b, 1.0, name="d")

@@ -1,5 +1,5 @@
-"""Graphs: colah's example, re-use and accumulation, a 10,000-deep chain, deterministic order and
-names, broadcasting gradients, forward mode and paths."""
+"""Graphs: the classic example, re-use and accumulation, a 10,000-deep chain, deterministic
+order and names, broadcasting gradients, forward mode and paths."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from helpers import assert_forward_mode_agrees, assert_matches_numeric
 
 import compgraph as cg
 
-# --- colah's e = (a + b)(b + 1) ----------------------------------------------------------------
+# --- the classic e = (a + b)(b + 1) ---------------------------------------------------------
 
 
-def colah():
+def classic_example():
     a, b = cg.Input("a"), cg.Input("b")
     c = cg.add(a, b, name="c")
     d = cg.add(b, 1, name="d")
@@ -22,8 +22,8 @@ def colah():
     return cg.Graph(e), a, b, c, d, e
 
 
-def test_colah_values_and_gradients():
-    graph, a, b, c, d, e = colah()
+def test_classic_example_values_and_gradients():
+    graph, a, b, c, d, e = classic_example()
     assert graph.forward(a=2, b=1) == 6.0
     assert (c.value, d.value, e.value) == (3.0, 2.0, 6.0)
     graph.backward()
@@ -34,8 +34,8 @@ def test_colah_values_and_gradients():
     assert graph.grad("b") == 5.0  # by name, too
 
 
-def test_colah_paths_to_b_are_the_two_routes():
-    graph, a, b, c, d, e = colah()
+def test_classic_example_paths_to_b_are_the_two_routes():
+    graph, a, b, c, d, e = classic_example()
     graph.forward(a=2, b=1)
     paths = graph.paths(b)
     routes = {tuple(n.name for n in p.nodes): p for p in paths}
@@ -49,8 +49,8 @@ def test_colah_paths_to_b_are_the_two_routes():
     assert only.product == 2.0
 
 
-def test_colah_forward_mode_with_respect_to_b():
-    graph, a, b, c, d, e = colah()
+def test_classic_example_forward_mode_with_respect_to_b():
+    graph, a, b, c, d, e = classic_example()
     tangents = graph.forward_mode(b, a=2, b=1)
     # ∂·/∂b for every node: a does not depend on b
     assert tangents[a] == 0.0 and tangents[b] == 1.0
@@ -94,7 +94,7 @@ def test_a_node_with_two_consumers_sums_their_shares():
 
 
 def test_backward_twice_gives_the_same_gradients_not_double():
-    graph, a, b, c, d, e = colah()
+    graph, a, b, c, d, e = classic_example()
     graph.forward(a=2, b=1)
     first = dict(graph.backward())
     second = graph.backward()
@@ -329,7 +329,7 @@ def test_paths_reject_array_graphs():
 
 
 def test_graph_lookup_by_node_and_name():
-    graph, a, b, c, d, e = colah()
+    graph, a, b, c, d, e = classic_example()
     assert graph.node("c") is c and graph.node(c) is c
     assert len(graph) == 6 and "6 nodes" in repr(graph)
     assert graph.inputs == {"a": a, "b": b}

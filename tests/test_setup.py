@@ -353,7 +353,7 @@ def test_importing_compgraph_writes_nothing_into_the_home_directory(tmp_path):
 
 def test_lab_settings_save_widget_state_in_the_venv_and_on_binder(run_py, tmp_path, monkeypatch):
     """Without saveState, a notebook run and saved in JupyterLab reopens with "Error displaying
-    widget: model not found" (FINDINGS of the browser tests); run.py and binder/postBuild install
+    widget: model not found" (docs/WIDGET_STATE.md); run.py and binder/postBuild install
     the same setting."""
     import json
     settings = json.loads(run_py.LAB_SETTINGS.read_text())

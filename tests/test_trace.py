@@ -25,7 +25,7 @@ def chain_rule_graph():
     return cg.Graph(f)
 
 
-def colah():
+def classic_example():
     a, b = cg.Input("a"), cg.Input("b")
     c = cg.add(a, b, name="c")
     d = cg.add(b, 1, name="d")
@@ -62,8 +62,8 @@ def test_backward_step_texts_of_the_chain_rule_example():
     assert steps[-1].total == pytest.approx(df_dx, rel=1e-14)
 
 
-def test_colah_trace_sums_the_two_routes_to_b():
-    trace = colah().trace(a=2, b=1)
+def test_classic_example_trace_sums_the_two_routes_to_b():
+    trace = classic_example().trace(a=2, b=1)
     assert [s.text for s in trace.forward_steps] == [
         "a = 2", "b = 1", "c = a + b = 2 + 1 = 3", "d = b + 1 = 1 + 1 = 2", "e = c·d = 3·2 = 6"]
     into_b = [s for s in trace.backward_steps if s.child.name == "b"]
@@ -75,8 +75,8 @@ def test_colah_trace_sums_the_two_routes_to_b():
     assert into_b[1].terms == (3.0, 2.0) and into_b[1].total == 5.0
 
 
-def test_colah_forward_mode_trace():
-    steps = colah().forward_mode_trace("b", a=2, b=1)
+def test_classic_example_forward_mode_trace():
+    steps = classic_example().forward_mode_trace("b", a=2, b=1)
     e = steps[-1]
     assert e.node.name == "e" and e.tangent == 5.0
     assert e.text == ("e = c·d = 6\n"
@@ -91,7 +91,7 @@ def _non_const_edges(graph: cg.Graph) -> int:
 
 
 def test_step_counts_and_indices():
-    graph = colah()
+    graph = classic_example()
     trace = graph.trace(a=2, b=1)
     non_const = [n for n in graph.nodes if n.role != "const"]
     assert len(trace.forward_steps) == len(non_const) == 5
@@ -310,6 +310,6 @@ def test_edge_text_of_scalar_edges():
     assert edge_text(h, 0, values) == "2x = 1"
     assert edge_text(f, 0, values, placeholder="-1.234e-05") == "e^g = -1.234e-05"
     assert edge_text(f, 0, {g: values[g]}) == "e^g"                 # f not computed yet
-    colah_graph = colah()
-    colah_graph.forward(a=2, b=1)
-    assert edge_text(colah_graph.node("c"), 0, colah_graph.values) == "1"   # not "1 = 1"
+    classic_graph_ = classic_example()
+    classic_graph_.forward(a=2, b=1)
+    assert edge_text(classic_graph_.node("c"), 0, classic_graph_.values) == "1"   # not "1 = 1"
