@@ -11,9 +11,9 @@ from . import limits, nn, plots
 from .check import check_answer, gradcheck, numeric_grad, relative_error
 from .errors import (CompgraphError, DomainError, InputError, InputTypeError, OrderError,
                      ShapeError, SizeError)
-from .functions import (add, append_one, binary_cross_entropy, cos, div, exp, log, matmul, mean,
-                        mul, new_op, power, relu, sigmoid, sin, square, squared_error, sub, sum,
-                        tanh)
+from .functions import (add, append_one, binary_cross_entropy, copy, cos, div, exp, log, matmul,
+                        mean, mul, new_op, power, relu, sigmoid, sin, square, squared_error, sub,
+                        sum, tanh)
 from .graph import Const, Graph, Input, Node, Param, Path
 from .ops import OPS, Op
 from .render import GraphvizMissing, Picture, legend, render
@@ -31,7 +31,7 @@ __all__ = [
     "limits", "nn", "plots", "check_answer", "gradcheck", "numeric_grad", "relative_error",
     "CompgraphError", "DomainError", "InputError", "InputTypeError", "OrderError", "ShapeError",
     "SizeError",
-    "add", "append_one", "binary_cross_entropy", "cos", "div", "exp", "log", "mean", "mul",
+    "add", "append_one", "binary_cross_entropy", "copy", "cos", "div", "exp", "log", "mean", "mul",
     "new_op", "power", "relu", "sigmoid", "sin", "square", "squared_error", "sub", "sum", "tanh",
     "matmul",
     "Const", "Graph", "Input", "Node", "Param", "Path", "OPS", "Op",

@@ -13,7 +13,7 @@ from .graph import Node, apply, as_node
 from .ops import Op, as_float, define
 
 __all__ = ["add", "sub", "mul", "div", "power", "exp", "log", "sin", "cos", "tanh", "sigmoid",
-           "relu", "square", "sum", "mean", "matmul", "append_one",
+           "relu", "square", "copy", "sum", "mean", "matmul", "append_one",
            "binary_cross_entropy", "squared_error", "new_op"]
 
 
@@ -78,6 +78,13 @@ def relu(x: Any, name: str | None = None) -> Node:
 
 def square(x: Any, name: str | None = None) -> Node:
     return apply("square", x, name=name)
+
+
+def copy(x: Any, name: str | None = None) -> Node:
+    """x itself, as a node of its own: where one shared value (a weight used at every time step)
+    should be drawn once per use. Its local derivative is 1, so the gradients of the copies add
+    up in x."""
+    return apply("copy", x, name=name)
 
 
 def sum(x: Any, name: str | None = None) -> Node:  # noqa: A001 - the public name is `sum`

@@ -397,6 +397,9 @@ define(
     Op("relu", "relu", "relu({0})", ("[{0}>0]",),
        _unary(lambda a: a if a > 0 else 0.0, lambda a: np.maximum(a, 0.0)),
        lambda out, a: (_step(a),), vjp_code=("{g} * _step({x0})",)),
+    # One copy of a shared value per place it is used (an unrolled RNN draws its shared weights
+    # once per time step): the local derivative is 1, so the copies' gradients add up in x.
+    Op("copy", "=", "{0}", ("1",), lambda a: a, lambda out, a: (1.0,), vjp_code=("{g}",)),
     Op("sum", "Σ", "Σ{0}", ("1",),
        lambda a: as_float(_sum(a)) if type(a) is not float else a,
        lambda out, a: (1.0,), reduces=True, vjp_code=("{g}",)),
