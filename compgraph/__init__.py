@@ -14,7 +14,8 @@ from .errors import (CompgraphError, DomainError, InputError, InputTypeError, Or
 from .functions import (add, append_one, binary_cross_entropy, copy, cos, div, exp, log, matmul,
                         mean, mul, new_op, power, relu, sigmoid, sin, square, squared_error, sub,
                         sum, tanh)
-from .graph import Const, Graph, Input, Node, Param, Path
+from .graph import Graph, Gradients, Path
+from .nodes import Const, Input, Node, Param
 from .ops import OPS, Op
 from .render import GraphvizMissing, Picture, legend, render
 from .trace import BackwardStep, ForwardStep, TangentStep, Trace, fmt, forward_mode_trace, trace
@@ -34,7 +35,7 @@ __all__ = [
     "add", "append_one", "binary_cross_entropy", "copy", "cos", "div", "exp", "log", "mean", "mul",
     "new_op", "power", "relu", "sigmoid", "sin", "square", "squared_error", "sub", "sum", "tanh",
     "matmul",
-    "Const", "Graph", "Input", "Node", "Param", "Path", "OPS", "Op",
+    "Const", "Graph", "Gradients", "Input", "Node", "Param", "Path", "OPS", "Op",
     "BackwardStep", "ForwardStep", "TangentStep", "Trace", "fmt", "forward_mode_trace", "trace",
     "GraphvizMissing", "Picture", "legend", "render", "PathExplorer", "Stepper",
     "TrainingExplorer", "export_html",

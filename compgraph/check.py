@@ -2,52 +2,56 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
 
-from .errors import CompgraphError
-from .graph import PARAM, Graph, Node
+from .errors import CompgraphError, InputError
+from .graph import Graph
+from .nodes import PARAM, Node
 from .ops import Value
 
 
 def numeric_grad(graph: Graph, wrt: Node | str, *, eps: float = 1e-6, **inputs: Any) -> Value:
     """∂output/∂wrt by central differences, (f(v+ε) − f(v−ε)) / 2ε, element by element.
-    `wrt` is an Input or a Param. The graph is left holding the values of `inputs`, and its
+    `wrt` is an Input or a Param. The graph is left holding the pass at `inputs`, and its
     gradients too if it had some (so grad() keeps working after a check)."""
     leaf = graph.node(wrt)
     if leaf.op is not None or leaf.role not in ("input", PARAM):
         raise CompgraphError(f"numeric_grad: {leaf.name!r} is not an Input or a Param")
+    _check_eps(eps)
     had_grads = graph.grads is not None
-    _base_pass(graph, inputs)
+    _scalar_pass(graph, inputs, "numeric_grad")
     grad = _central_differences(graph, leaf, eps)
     if had_grads:
         graph.backward()
     return grad
 
 
-def _base_pass(graph: Graph, inputs: dict) -> None:
+def _check_eps(eps: Any) -> None:
+    if not isinstance(eps, numbers.Real) or isinstance(eps, bool) or not 0 < eps < 1:
+        raise InputError(f"eps is the step of the central difference, a small positive number "
+                         f"such as 1e-6; got {eps!r}")
+
+
+def _scalar_pass(graph: Graph, inputs: dict, caller: str) -> float:
     result = graph.forward(**inputs)
     if type(result) is not float:
-        raise CompgraphError(f"numeric_grad needs a scalar output; "
+        raise CompgraphError(f"{caller} needs a scalar output; "
                              f"{graph.output.name!r} has shape {np.shape(result)}")
+    return result
 
 
 def _central_differences(graph: Graph, leaf: Node, eps: float) -> Value:
-    """From the graph's last pass: each perturbed value re-runs only the ops that depend on the
-    leaf (graph.rerun), on a copy of the pass's list of values; the graph's own pass, its
-    nodes and its Params are left alone. One array copy per leaf, none per element."""
-    base = graph._current_pass("numeric_grad")
-    at = graph.position[leaf]
-    original = base[at]
-    downstream = graph.downstream_plan(leaf)
+    """From the graph's last pass: the forward pass re-run (graph.evaluate) with one element of
+    the leaf nudged by ±ε at a time; the graph's own pass is left alone."""
+    leaves = {node: graph.value(node) for node in graph.leaves}
 
     def output_at(v: Value) -> float:
-        values = base.copy()
-        values[at] = v
-        graph.rerun(values, downstream)
-        return values[-1]
+        return graph.evaluate({**leaves, leaf: v})[-1]
 
+    original = leaves[leaf]
     if type(original) is float:
         return (output_at(original + eps) - output_at(original - eps)) / (2 * eps)
     work = original.copy()
@@ -55,7 +59,7 @@ def _central_differences(graph: Graph, leaf: Node, eps: float) -> Value:
     flat, out = work.reshape(-1), grad.reshape(-1)  # views: set one element at a time
     for k in range(flat.size):
         kept = flat[k]
-        flat[k] += eps  # then −2ε from there, as numeric_grad always has: the same bits
+        flat[k] += eps
         up = output_at(work)
         flat[k] -= 2 * eps
         down = output_at(work)
@@ -77,10 +81,8 @@ def gradcheck(graph: Graph, *, eps: float = 1e-6, **inputs: Any) -> float:
     of every input and parameter. Below ~1e-6 means the gradients agree. Costs two runs of the
     ops below each perturbed element, per element: linear in the number of elements for a graph
     of fixed size. Leaves the graph holding the values and gradients at `inputs`."""
-    out = graph.forward(**inputs)
-    if type(out) is not float:
-        raise CompgraphError(f"gradcheck needs a scalar output; "
-                             f"{graph.output.name!r} has shape {np.shape(out)}")
+    _check_eps(eps)
+    out = _scalar_pass(graph, inputs, "gradcheck")
     analytic = graph.backward()
     # A difference quotient carries rounding noise of about |f|·1e-16/ε (1e-10 for |f| ≈ 1 and
     # ε = 1e-6). Gradients below 1e7 times that are compared absolutely on that scale, so the

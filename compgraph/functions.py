@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .errors import InputTypeError
-from .graph import Node, apply, as_node
+from .nodes import Node, apply, as_node
 from .ops import Op, as_float, define
 
 __all__ = ["add", "sub", "mul", "div", "power", "exp", "log", "sin", "cos", "tanh", "sigmoid",
@@ -127,8 +128,12 @@ def _real(result: Any) -> Any:
     if np.iscomplexobj(result):
         raise TypeError(f"the op returned a complex number {result!r:.60}, not a real number")
     if type(result) is np.ndarray and result.dtype != np.float64 and result.ndim:
-        return result.astype(float)
-    return as_float(result)
+        result = result.astype(float)
+    result = as_float(result)
+    # numpy's flags catch what the built-in ops overflow; a new op may return inf without any
+    if not (math.isfinite(result) if type(result) is float else np.isfinite(result).all()):
+        raise FloatingPointError("the op returned a value that is not finite")
+    return result
 
 
 def new_op(name: str, forward: Callable[..., Any], local: Callable[..., tuple], *,

@@ -17,7 +17,8 @@ import numpy as np
 from .check import gradcheck, numeric_grad, relative_error
 from .functions import new_op
 from .functions import sum as total
-from .graph import Graph, Input
+from .graph import Graph
+from .nodes import Input
 
 #: Below this relative error a gradient counts as agreeing with central differences.
 AGREES = 1e-6

@@ -23,7 +23,8 @@ import numpy as np
 from . import functions as F
 from .check import numeric_grad
 from .errors import InputError, InputTypeError
-from .graph import Const, Graph, Input, Node, Param
+from .graph import Graph
+from .nodes import Const, Input, Node, Param
 
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = np.array([[0.0], [1.0], [1.0], [0.0]])

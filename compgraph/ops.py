@@ -2,12 +2,12 @@
 
 An entry holds
   forward   the function itself, on Python floats or numpy arrays;
-  local     its local ("connection") derivative with respect to each input, d out / d input,
+  local     its local derivative with respect to each input, d out / d input,
             elementwise, given the input values and the output;
   formula   how the node is written, e.g. "sin({0})", with {0}, {1} the input names;
   deriv     the same derivatives as symbolic labels in terms of node names, e.g. "cos({0})";
-  shapes    an optional shape check that returns a message for inputs the op cannot combine; the
-            graph runs it whenever the shapes of its leaves differ from its last pass;
+  shapes    an optional shape check that returns a message for inputs the op cannot combine,
+            run before the op on every pass (numpy would broadcast some of them silently);
   check     an optional domain check that returns a message for bad values. It explains a
             failure: the graph runs it only when the op raised or gave a non-finite result
             (every pass runs under np.errstate(..., 'raise'), and plain-float results are
@@ -22,7 +22,6 @@ explicit `vjp` and `jvp`.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,14 +49,7 @@ class Op:
     check: Callable[..., str | None] | None = None  # explains a failed or non-finite result
     vjp: Callable[..., tuple] | None = None
     jvp: Callable[..., Value] | None = None
-    shapes: Callable[..., str | None] | None = None  # run when the leaves' shapes change
-    # Optional per-input versions of vjp and local, for a graph that needs only some shares
-    vjp_each: tuple[Callable[..., Value], ...] | None = None
-    local_each: tuple[Callable[..., Value], ...] | None = None
-    # Optional: each input's share as a Python expression in {g} (upstream), {out} and {x0},
-    # {x1} (the inputs), for the code a graph generates for its backward pass (names it may
-    # use: CODE_NAMES). The very arithmetic of upstream * local, so the same bits.
-    vjp_code: tuple[str, ...] | None = None
+    shapes: Callable[..., str | None] | None = None  # run before the op, on every pass
 
     @property
     def arity(self) -> int:
@@ -91,22 +83,6 @@ def fit(grad: Any, like: Value) -> Value:
     return grad
 
 
-def fitter(share: Value, like: Value) -> Callable[[Value], Value]:
-    """fit(g, like) made for shares of the type and shape of `share`: a graph that runs with
-    the same shapes again does the one reduction or spread it needs, without fit()'s questions.
-    The same numpy calls as fit(), so the same bits."""
-    if type(like) is float:
-        return lambda g: float(np.add.reduce(g, axis=None))
-    shape = like.shape
-    if type(share) is float:
-        return lambda g: np.full(shape, g)
-    extra = np.ndim(share) - len(shape)
-    lead = tuple(range(extra))
-    if extra > 0 and np.shape(share)[extra:] == shape:
-        return lambda g: np.add.reduce(g, axis=lead)
-    return lambda g: fit(g, like)  # broadcast over axes of length 1 as well: the general way
-
-
 def as_float(x: Any) -> Value:
     """numpy returns 0-d results for reductions; keep scalars as plain Python floats."""
     if type(x) is np.ndarray:
@@ -118,8 +94,6 @@ def _unary(scalar_fn: Callable, array_fn: Callable) -> Callable[[Value], Value]:
     # math.* is several times faster than numpy on plain floats, which scalar graphs are made of.
     def unary(x: Value) -> Value:
         return scalar_fn(x) if type(x) is float else array_fn(x)
-    # code generated for known input types calls the one it needs (codegen.generate_forward)
-    unary.on_float, unary.on_array = scalar_fn, array_fn  # type: ignore[attr-defined]
     return unary
 
 
@@ -310,18 +284,6 @@ def _matmul_vjp(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> tuple:
     return _product(g, b.T), _product(a.T, g)
 
 
-def _matmul_vjp_a(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> Value:
-    if b.ndim == 1:
-        return g * b if a.ndim == 1 else np.outer(g, b)
-    return _product(b, g) if a.ndim == 1 else _product(g, b.T)
-
-
-def _matmul_vjp_b(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> Value:
-    if a.ndim == 1:
-        return g * a if b.ndim == 1 else np.outer(a, g)
-    return _product(a.T, g)
-
-
 def _matmul(a: np.ndarray, b: np.ndarray) -> Value:
     out = a @ b
     if type(out) is np.ndarray:
@@ -331,22 +293,8 @@ def _matmul(a: np.ndarray, b: np.ndarray) -> Value:
     return float(out)
 
 
-_ONES: dict[tuple[int, ...], np.ndarray] = {}
-
-
-def _ones(shape: tuple[int, ...]) -> np.ndarray:
-    # the bias column of every pass: made once per shape, read-only, never handed out
-    ones = _ONES.get(shape)
-    if ones is None:
-        if len(_ONES) > 64:
-            _ONES.clear()
-        ones = _ONES[shape] = np.ones(shape)
-        ones.flags.writeable = False
-    return ones
-
-
 def _append_one(x: np.ndarray) -> np.ndarray:
-    return np.concatenate((x, _ones(x.shape[:-1] + (1,))), x.ndim - 1)
+    return np.concatenate((x, np.ones(x.shape[:-1] + (1,))), x.ndim - 1)
 
 
 def _append_one_shape(x: Value) -> str | None:
@@ -366,137 +314,71 @@ def define(*ops: Op) -> None:
 
 define(
     Op("add", "+", "{0} + {1}", ("1", "1"),
-       lambda a, b: a + b, lambda out, a, b: (1.0, 1.0), vjp_code=("{g}", "{g}")),
+       lambda a, b: a + b, lambda out, a, b: (1.0, 1.0)),
     Op("sub", "−", "{0} − {1}", ("1", "−1"),
-       lambda a, b: a - b, lambda out, a, b: (1.0, -1.0), vjp_code=("{g}", "{g} * -1.0")),
+       lambda a, b: a - b, lambda out, a, b: (1.0, -1.0)),
     Op("mul", "×", "{0}·{1}", ("{1}", "{0}"),
-       lambda a, b: a * b, lambda out, a, b: (b, a), vjp_code=("{g} * {x1}", "{g} * {x0}")),
+       lambda a, b: a * b, lambda out, a, b: (b, a)),
     Op("div", "÷", "{0} / {1}", ("1/{1}", "−{0}/{1}²"),
        lambda a, b: a / b, lambda out, a, b: (1.0 / b, -out / b),
-       check=_nonzero_divisor, vjp_code=("{g} * (1.0 / {x1})", "{g} * (-{out} / {x1})")),
+       check=_nonzero_divisor),
     Op("neg", "−", "−{0}", ("−1",),
-       lambda a: -a, lambda out, a: (-1.0,), vjp_code=("{g} * -1.0",)),
+       lambda a: -a, lambda out, a: (-1.0,)),
     Op("pow", "^", "{0}^{p}", ("{p}·{0}^({p}−1)",),
        _pow, _pow_local, check=_power_domain),
     Op("square", "x²", "{0}²", ("2{0}",),
-       lambda a: a * a, lambda out, a: (2.0 * a,), vjp_code=("{g} * (2.0 * {x0})",)),
+       lambda a: a * a, lambda out, a: (2.0 * a,)),
     Op("exp", "exp", "e^{0}", ("e^{0}",),
-       _exp, lambda out, a: (out,), check=_no_overflow, vjp_code=("{g} * {out}",)),
+       _exp, lambda out, a: (out,), check=_no_overflow),
     Op("log", "log", "log({0})", ("1/{0}",),
-       _log, lambda out, a: (1.0 / a,), check=_positive, vjp_code=("{g} * (1.0 / {x0})",)),
+       _log, lambda out, a: (1.0 / a,), check=_positive),
     Op("sin", "sin", "sin({0})", ("cos({0})",),
        _unary(math.sin, np.sin), lambda out, a: (_unary(math.cos, np.cos)(a),)),
     Op("cos", "cos", "cos({0})", ("−sin({0})",),
        _unary(math.cos, np.cos), lambda out, a: (-_unary(math.sin, np.sin)(a),)),
     Op("tanh", "tanh", "tanh({0})", ("1−{out}²",),
-       _unary(math.tanh, np.tanh), lambda out, a: (1.0 - out * out,),
-       vjp_code=("{g} * (1.0 - {out} * {out})",)),
+       _unary(math.tanh, np.tanh), lambda out, a: (1.0 - out * out,)),
     Op("sigmoid", "σ", "σ({0})", ("{out}(1−{out})",),
-       sigmoid_value, lambda out, a: (out * (1.0 - out),),
-       vjp_code=("{g} * ({out} * (1.0 - {out}))",)),
+       sigmoid_value, lambda out, a: (out * (1.0 - out),)),
     Op("relu", "relu", "relu({0})", ("[{0}>0]",),
        _unary(lambda a: a if a > 0 else 0.0, lambda a: np.maximum(a, 0.0)),
-       lambda out, a: (_step(a),), vjp_code=("{g} * _step({x0})",)),
+       lambda out, a: (_step(a),)),
     # One copy of a shared value per place it is used (an unrolled RNN draws its shared weights
     # once per time step): the local derivative is 1, so the copies' gradients add up in x.
-    Op("copy", "=", "{0}", ("1",), lambda a: a, lambda out, a: (1.0,), vjp_code=("{g}",)),
+    Op("copy", "=", "{0}", ("1",), lambda a: a, lambda out, a: (1.0,)),
     Op("sum", "Σ", "Σ{0}", ("1",),
        lambda a: as_float(_sum(a)) if type(a) is not float else a,
-       lambda out, a: (1.0,), reduces=True, vjp_code=("{g}",)),
+       lambda out, a: (1.0,), reduces=True),
     Op("mean", "mean", "mean({0})", ("1/m",),  # m: how many entries the mean divides by
        lambda a: as_float(_mean(a)) if type(a) is not float else a,
-       lambda out, a: (1.0 / _size(a),), reduces=True, shapes=_not_empty,
-       vjp_code=("{g} * (1.0 / _size({x0}))",)),
+       lambda out, a: (1.0 / _size(a),), reduces=True, shapes=_not_empty),
     Op("bce", "BCE", "BCE({0}, {1})",
        ("({0}−{1})/(m·{0}(1−{0}))", "log((1−{0})/{0})/m"),  # a mean over m entries
-       _bce, _bce_local, reduces=True, shapes=_same_shape("binary_cross_entropy"),
-       local_each=(_bce_dp, _bce_dt),
-       vjp_code=("{g} * _bce_dp({out}, {x0}, {x1})", "{g} * _bce_dt({out}, {x0}, {x1})")),
+       _bce, _bce_local, reduces=True, shapes=_same_shape("binary_cross_entropy")),
     Op("sqerr", "½‖·‖²", "½‖{0} − {1}‖²", ("{0}−{1}", "{1}−{0}"),
        lambda p, t: as_float(0.5 * _sum((p - t) ** 2)),
-       lambda out, p, t: (p - t, t - p), reduces=True, shapes=_same_shape("squared_error"),
-       vjp_code=("{g} * ({x0} - {x1})", "{g} * ({x1} - {x0})")),
-    # Labels as the lessons write connection derivatives: ∂(L2 @ θ2)/∂L2 is "θ2" (the backward
+       lambda out, p, t: (p - t, t - p), reduces=True, shapes=_same_shape("squared_error")),
+    # Labels as the lessons write local derivatives: ∂(L2 @ θ2)/∂L2 is "θ2" (the backward
     # pass multiplies by its transpose: see _matmul_vjp).
     Op("matmul", "@", "{0} @ {1}", ("{1}", "{0}"),
        _matmul, lambda out, a, b: (b, a), shapes=_matmul_shapes,
-       vjp=_matmul_vjp, vjp_each=(_matmul_vjp_a, _matmul_vjp_b),
-       vjp_code=("_matmul_vjp_a({g}, {out}, {x0}, {x1})", "_matmul_vjp_b({g}, {out}, {x0}, {x1})"),
+       vjp=_matmul_vjp,
        jvp=lambda out, a, b, da, db: _matmul(da, b) + _matmul(a, db)),
     Op("append_one", "[·,1]", "[{0}, 1]", ("[I 0]",),
        _append_one, lambda out, a: (1.0,), shapes=_append_one_shape,
-       vjp=lambda g, out, a: (g[..., :-1],), vjp_code=("{g}[..., :-1]",),
+       vjp=lambda g, out, a: (g[..., :-1],),
        jvp=lambda out, a, da: np.concatenate([da, np.zeros(da.shape[:-1] + (1,))], -1)),
 )
 
 
-#: What the expressions in Op.vjp_code may call.
-CODE_NAMES = {"_step": _step, "_size": _size, "_bce_dp": _bce_dp, "_bce_dt": _bce_dt,
-              "_matmul_vjp_a": _matmul_vjp_a, "_matmul_vjp_b": _matmul_vjp_b}
-
-
-def vjp(op: Op, upstream: Value, out: Value, inputs: tuple, attrs: dict) -> tuple:
-    """Each input's share of the gradient: upstream times the local derivative, in its shape."""
+def vjp(op: Op, upstream: Value, out: Value, inputs: list | tuple, attrs: dict) -> list:
+    """The op's vector-Jacobian product: for each input, what it contributes to that input's
+    gradient, upstream × the local derivative, in the input's shape (summed over the axes that
+    broadcasting added; spread over the input for a reduction)."""
     if op.vjp is not None:
-        return op.vjp(upstream, out, *inputs)
-    local = op.local(out, *inputs, **attrs) if attrs else op.local(out, *inputs)
-    return tuple([fit(upstream * d, x) for d, x in zip(local, inputs)])
-
-
-def raw_vjp(op: Op, attrs: dict, wanted: tuple[bool, ...] | None = None) -> Callable[..., tuple]:
-    """vjp(upstream, out, *inputs) for one node: the shares before fit(), so that a graph that
-    knows the shapes can skip fit() where a share has its input's shape already. With `wanted`,
-    only those inputs' shares are computed (None for the others), where the op can skip the
-    work: per-input vjps or local derivatives (op.vjp_each, op.local_each), else the shares
-    are not multiplied out."""
-    if wanted is not None and not all(wanted):
-        return _some_shares(op, attrs, wanted)
-    if op.vjp is not None:
-        return op.vjp
-    local = op.local
-    if attrs:
-        local = functools.partial(op.local, **attrs)
-    # a derivative of exactly 1 passes the upstream gradient on as it is (no copy)
-    if op.arity == 1:
-        def unary(g: Value, out: Value, a: Value) -> tuple:
-            d = local(out, a)[0]
-            return (g if type(d) is float and d == 1.0 else g * d,)
-        return unary
-    if op.arity == 2:
-        def binary(g: Value, out: Value, a: Value, b: Value) -> tuple:
-            da, db = local(out, a, b)
-            return (g if type(da) is float and da == 1.0 else g * da,
-                    g if type(db) is float and db == 1.0 else g * db)
-        return binary
-
-    def any_arity(g: Value, out: Value, *xs: Value) -> tuple:
-        return tuple([g if type(d) is float and d == 1.0 else g * d for d in local(out, *xs)])
-    return any_arity
-
-
-def _some_shares(op: Op, attrs: dict, wanted: tuple[bool, ...]) -> Callable[..., tuple]:
-    if op.vjp_each is not None:
-        each = [f if w else None for f, w in zip(op.vjp_each, wanted)]
-        return lambda g, out, *xs: tuple([f(g, out, *xs) if f is not None else None
-                                          for f in each])
-    if op.local_each is not None:
-        each = [f if w else None for f, w in zip(op.local_each, wanted)]
-
-        def shares(g: Value, out: Value, *xs: Value) -> tuple:
-            if type(g) is float and g == 1.0:  # the output's own gradient
-                return tuple([f(out, *xs) if f is not None else None for f in each])
-            return tuple([g * f(out, *xs) if f is not None else None for f in each])
-        return shares
-    full = raw_vjp(op, attrs)
-    if op.vjp is not None:
-        return lambda g, out, *xs: tuple([s if w else None for s, w in zip(full(g, out, *xs),
-                                                                            wanted)])
-    local = functools.partial(op.local, **attrs) if attrs else op.local
-
-    def partly(g: Value, out: Value, *xs: Value) -> tuple:
-        return tuple([(g if type(d) is float and d == 1.0 else g * d) if w else None
-                      for d, w in zip(local(out, *xs), wanted)])
-    return partly
+        return list(op.vjp(upstream, out, *inputs))
+    local = op.local(out, *inputs, **attrs)
+    return [fit(upstream * d, x) for d, x in zip(local, inputs)]
 
 
 def jvp(op: Op, out: Value, inputs: tuple, tangents: tuple, attrs: dict) -> Value:

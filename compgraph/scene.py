@@ -24,7 +24,8 @@ import numpy as np
 
 from . import limits
 from .errors import CompgraphError
-from .graph import CONST, INPUT, OP, PARAM, Graph, Node
+from .graph import Graph
+from .nodes import CONST, INPUT, OP, PARAM, Node
 from .ops import Value
 from .trace import BackwardStep, TangentStep, Trace, edge_text, fmt, formula
 

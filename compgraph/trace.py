@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from . import limits
-from .graph import CONST, Graph, Node
+from .graph import Graph
+from .nodes import CONST, Node
 from .ops import Value, shape_of
 
 
@@ -53,9 +54,8 @@ def deriv_label(node: Node, index: int) -> str:
 
 
 def local_derivative(graph: Graph, node: Node, index: int) -> Value:
-    """The connection derivative ∂node/∂input[index] at the values of graph's last pass."""
-    xs = tuple(graph.value(c) for c in node.children)
-    return node.op.local(graph.value(node), *xs, **node.attrs)[index]
+    """The local derivative ∂node/∂input[index] at the values of graph's last pass."""
+    return graph.local_derivatives(node)[index]
 
 
 def partial(top: Node, bottom: Node) -> str:

@@ -26,7 +26,8 @@ import traitlets
 
 from . import limits
 from .errors import CompgraphError
-from .graph import Graph, Node
+from .graph import Graph
+from .nodes import Node
 from .render import Picture, img_html, static_text
 from .scene import (
     Drawing,

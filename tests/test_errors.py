@@ -415,7 +415,7 @@ def test_forward_mode_index_out_of_range_or_of_the_wrong_kind():
         scalar.forward_mode(x, index=3, x=1.0)
 
 
-@pytest.mark.parametrize("name", sorted(cg.graph.RESERVED_INPUT_NAMES))
+@pytest.mark.parametrize("name", sorted(cg.nodes.RESERVED_INPUT_NAMES))
 def test_input_names_that_would_clash_with_keywords_are_refused(name):
     with raises(cg.InputError, f"Input name {name!r} is reserved", f"{name}_"):
         cg.Input(name)

@@ -21,7 +21,7 @@ from pictures import (
 
 import compgraph as cg
 from compgraph import scene
-from compgraph.graph import CONST, INPUT, OP, PARAM
+from compgraph.nodes import CONST, INPUT, OP, PARAM
 from compgraph.trace import edge_text
 
 SVG = "{http://www.w3.org/2000/svg}"
