@@ -284,11 +284,11 @@ class Graph:
         if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not math.isfinite(lr):
             raise InputError(f"learning rate: expected a finite number, got {short(lr)}")
         new = []
-        with np.errstate(**RAISE):
+        with np.errstate(**RAISE):  # an array that overflows raises; a float is checked
             for p in self.params:
                 try:
                     step = p.value - float(lr) * self._grads[self.position[p]]
-                    if not finite(step):
+                    if type(step) is float and not math.isfinite(step):
                         raise NotFinite(step)
                 except ArithmeticError as e:
                     raise DomainError(f"gradient descent step of Param {p.name!r} (lr = {lr:g}):"
@@ -296,7 +296,7 @@ class Graph:
                                       ) from None
                 new.append(step)
         for p, step in zip(self.params, new):
-            p.value = step
+            object.__setattr__(p, "value", step)  # new, finite, the Param's shape: no checks
 
     # --- forward mode and paths --------------------------------------------------------------
 

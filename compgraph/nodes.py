@@ -22,6 +22,11 @@ INPUT, PARAM, CONST, OP = "input", "param", "const", "op"
 def to_value(raw: Any, who: str) -> Value:
     """A number or array as the engine holds it: a Python float or a float64 ndarray of its own
     (a copy), finite; or a clear error naming `who`."""
+    if type(raw) is np.ndarray and raw.dtype == np.float64 and raw.ndim:  # what training passes
+        value: Value = raw.copy()
+        if np.isfinite(value).all():
+            return value
+        raise InputError(f"{who}: value must be finite, got {first_bad(value)}")
     if isinstance(raw, Node):
         raise InputTypeError(f"{who}: got the graph node {raw.name!r}; pass a number or an array")
     if isinstance(raw, (bool, np.bool_)) or np.asarray(raw).dtype.kind == "b":
@@ -29,7 +34,7 @@ def to_value(raw: Any, who: str) -> Value:
                              f"0.0 (or .astype(float)) if you mean numbers")
     try:
         if isinstance(raw, numbers.Real):
-            value: Value = float(raw)
+            value = float(raw)
         else:
             if np.asarray(raw).dtype.kind not in "biuf":  # None, "1.5", complex, [10**400]
                 raise TypeError

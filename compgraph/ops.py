@@ -63,8 +63,10 @@ def shape_of(value: Value) -> tuple[int, ...]:
 def fit(grad: Any, like: Value) -> Value:
     """Give `grad` the shape of `like`: sum over axes that broadcasting added, or spread a number
     over the whole shape (the gradient of a reduction)."""
+    if type(grad) is type(like) and (type(grad) is float or grad.shape == like.shape):
+        return grad  # the common case: already the input's shape
     if type(like) is float:
-        return grad if type(grad) is float else float(np.sum(grad))
+        return float(np.sum(grad))
     shape = like.shape
     if type(grad) is float:  # a reduction's gradient: the same number for every element
         return np.full(shape, grad)
@@ -378,7 +380,9 @@ def vjp(op: Op, upstream: Value, out: Value, inputs: list | tuple, attrs: dict) 
     if op.vjp is not None:
         return list(op.vjp(upstream, out, *inputs))
     local = op.local(out, *inputs, **attrs)
-    return [fit(upstream * d, x) for d, x in zip(local, inputs)]
+    # (a local derivative of exactly 1, as for add and sum, passes the upstream gradient on)
+    return [fit(upstream if type(d) is float and d == 1.0 else upstream * d, x)
+            for d, x in zip(local, inputs)]
 
 
 def jvp(op: Op, out: Value, inputs: tuple, tangents: tuple, attrs: dict) -> Value:
