@@ -502,9 +502,9 @@ def trace_scene(drawing: Drawing, trace: Trace) -> dict[str, Any]:
             build.set_grad(step.node, step.tangent)
             build.highlight(current_node=step.node, feeding=True, phase="tangent")
         elif isinstance(step, BackwardStep):
-            build.set_grad(step.child, step.total)
-            edge = None if step.parent is None else (step.parent, step.slot)
-            build.highlight(current_node=step.child if edge is None else None,
+            build.set_grad(step.input, step.total)
+            edge = None if step.consumer is None else (step.consumer, step.slot)
+            build.highlight(current_node=step.input if edge is None else None,
                             current_edge=edge, phase="backward")
             finished = edge
         else:

@@ -5,7 +5,7 @@ Widgets and notebooks only show a trace; every number in it comes from the Graph
 Notation of the step text (the lessons' table of symbols uses the same):
   ∂f/∂h          the ACCUMULATED derivative of the output f with respect to node h, the number the
                  backward pass stores at h ("(so far)" while more paths are still to arrive);
-  local cos(h)   the LOCAL (connection) derivative of one edge, written by its formula: how the
+  local cos(h)   the LOCAL derivative of one edge, written by its formula: how the
                  upper node of the edge moves when only this input moves.
 The two never share a symbol on one line: "∂f/∂h = ∂f/∂g × local cos(h) = 1.817 × 0.8021".
 Matrix steps write the product the backward pass really computes, transposes included
@@ -111,10 +111,19 @@ def edge_text(parent: Node, slot: int, values: Mapping[Node, Value],
             return label + note
         if placeholder is not None:
             return f"{label} = {placeholder}{note}"
-        xs = [values[c] for c in parent.children]
-        number = fmt(parent.op.local(above, *xs, **parent.attrs)[slot])
+        number = fmt(_local_number(parent, slot, above, [values[c] for c in parent.children]))
         return (label if number == label else f"{label} = {number}") + note
     return f"{label}{note}\n{child.name} is {shape_text(below)}"
+
+
+def _local_number(node: Node, slot: int, out: float, xs: list) -> float:
+    """The local derivative for an edge label: inf or nan where it has no finite value (a
+    picture shows that honestly; backward() raises there, naming the edge)."""
+    with np.errstate(all="ignore"):
+        try:
+            return float(node.op.local(np.float64(out), *map(np.float64, xs), **node.attrs)[slot])
+        except (ArithmeticError, ValueError, TypeError):
+            return float("nan")
 
 
 def _snapshot(value: Value | None) -> Value | None:
@@ -135,35 +144,42 @@ class ForwardStep:
 
 @dataclass(frozen=True)
 class BackwardStep:
-    """One edge of the backward pass: the gradient at `parent` (upstream) times the connection
-    derivative ∂parent/∂child (local) gives this edge's share of ∂output/∂child, added to the
-    shares that arrived earlier (terms) to give the running total. The seed step, ∂out/∂out = 1,
-    has parent None."""
+    """One edge of the backward pass, from a `consumer` node down to one of its inputs, `input`:
+    the consumer's gradient (upstream) times the local derivative ∂consumer/∂input (local) is
+    this edge's contribution to the input's gradient, added to the contributions that arrived
+    earlier (terms) to give the running total. The seed step, ∂out/∂out = 1, has consumer None.
+    (`parent`, `child`, `product` and `shares` are older names of the same fields.)"""
 
     index: int
-    parent: Node | None
-    child: Node
+    consumer: Node | None
+    input: Node
     upstream: Value
     local: Value
     local_label: str
-    product: Value
+    contribution: Value
     total: Value
-    # The shares into `child` so far: the first term_count entries of a list that every step
-    # into the same child shares (a node feeding n others would otherwise store n²/2 shares).
-    shares: list[Value] = field(repr=False, compare=False)
+    # The contributions into `input` so far: the first term_count entries of a list that every
+    # step into the same input shares (a node feeding n others would otherwise store n²/2).
+    contributions: list[Value] = field(repr=False, compare=False)
     term_count: int
     text: str
-    slot: int = 0  # which of the parent's inputs the child is (a + a has two edges)
+    slot: int = 0  # which of the consumer's inputs this is (a + a has two edges)
     kind: str = "backward"
 
     @property
     def terms(self) -> tuple[Value, ...]:
-        """The shares that have reached `child` up to this step, this step's last."""
-        return tuple(self.shares[:self.term_count])
+        """The contributions that have reached `input` up to this step, this step's last."""
+        return tuple(self.contributions[:self.term_count])
 
     @property
     def edge(self) -> tuple[Node, Node] | None:
-        return None if self.parent is None else (self.parent, self.child)
+        return None if self.consumer is None else (self.consumer, self.input)
+
+    # the older names, which read the graph upside down (a "parent" is the node above)
+    parent = property(lambda self: self.consumer)
+    child = property(lambda self: self.input)
+    product = property(lambda self: self.contribution)
+    shares = property(lambda self: self.contributions)
 
 
 class Trace(list):
@@ -199,24 +215,24 @@ def trace(graph: Graph, /, **inputs: Any) -> Trace:
 
     out = graph.output
     values = graph.values
-    # how many edges bring a share to each node: the step text says "(so far)" until the last
+    # how many edges bring a contribution to each node: the step text says "(so far)" until the last
     fan_in = Counter(c for n in graph.nodes for c in n.children if c.role != CONST)
     terms: dict[Node, list[Value]] = {out: [1.0]}
     steps.append(BackwardStep(len(steps), None, out, 1.0, 1.0, "1", 1.0, 1.0, [1.0], 1,
                               f"{partial(out, out)} = 1"))
 
-    def record(parent: Node, i: int, child: Node, upstream: Value, share: Value,
+    def record(consumer: Node, i: int, input_: Node, upstream: Value, contribution: Value,
                total: Value) -> None:
-        if child.role == CONST:
+        if input_.role == CONST:
             return
-        shares = terms.setdefault(child, [])
-        shares.append(_snapshot(share))
-        local = local_derivative(graph, parent, i)
-        step_text = _backward_text(out, parent, child, i, values, upstream, local, share, total,
-                                   shares, fan_in[child])
-        steps.append(BackwardStep(len(steps), parent, child, _snapshot(upstream),
-                                  _snapshot(local), deriv_label(parent, i), shares[-1],
-                                  _snapshot(total), shares, len(shares), step_text, i))
+        arrived = terms.setdefault(input_, [])
+        arrived.append(_snapshot(contribution))
+        local = local_derivative(graph, consumer, i)
+        step_text = _backward_text(out, consumer, input_, i, values, upstream, local,
+                                   contribution, total, arrived, fan_in[input_])
+        steps.append(BackwardStep(len(steps), consumer, input_, _snapshot(upstream),
+                                  _snapshot(local), deriv_label(consumer, i), arrived[-1],
+                                  _snapshot(total), arrived, len(arrived), step_text, i))
 
     graph.backward(record=record)
     return Trace(graph, steps)
