@@ -148,7 +148,19 @@ def new_op(name: str, forward: Callable[..., Any], local: Callable[..., tuple], 
                              lambda out, x: (1 / (1 + np.exp(-x)),), deriv=("σ({0})",))
         cg.gradcheck(cg.Graph(softplus(x)), x=0.3)   # tiny: the derivative is right
     """
-    arity = len(deriv) if deriv else len(inspect.signature(forward).parameters)
+    if deriv:
+        arity = len(deriv)
+    else:
+        try:
+            parameters = inspect.signature(forward).parameters.values()
+        except (TypeError, ValueError):  # a builtin such as np.sin may have no signature
+            parameters = None
+        if parameters is None or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                                     for p in parameters):
+            raise InputTypeError(f"new_op({name!r}): cannot tell how many inputs the op takes "
+                                 f"from its forward function; pass deriv=(...) with one label "
+                                 f"per input, e.g. deriv=('∂/∂a', '∂/∂b', '∂/∂c') for three")
+        arity = len(parameters)
     slots = ", ".join(f"{{{i}}}" for i in range(arity))
     define(Op(name, symbol or name, formula or f"{name}({slots})",
               deriv or tuple(f"∂{name}/∂x{i + 1}" for i in range(arity)),
