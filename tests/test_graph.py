@@ -604,3 +604,19 @@ def test_passes_restore_numpys_error_state_after_a_pass_and_an_error():
     with pytest.raises(cg.DomainError, match="exp"):
         graph.forward(x=np.array([1.0, 800.0]))
     assert np.geterr() == before
+
+
+# --- the engine stays readable ------------------------------------------------------------------
+
+def test_the_engine_is_one_readable_path():
+    """docs/ENGINE.md promises a backward loop on one screen, a graph.py read in one sitting, and
+    no second execution path (no code generated at run time)."""
+    import inspect
+    from pathlib import Path
+    assert len(inspect.getsource(cg.Graph.backward).splitlines()) <= 40
+    assert len(inspect.getsource(cg.Graph.evaluate).splitlines()) <= 15
+    package = Path(cg.__file__).parent
+    assert len((package / "graph.py").read_text().splitlines()) <= 500
+    for source in package.glob("*.py"):
+        text = source.read_text()
+        assert "exec(" not in text and "compile(" not in text, source.name
