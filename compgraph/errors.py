@@ -120,15 +120,15 @@ def forward_failed(node: Node, xs: list, error: Exception) -> CompgraphError:
 def _brief(value: Any) -> str:
     if value is None:
         return "?"
-    if type(value) is float:
-        return f"{value:.4g}"
+    if np.ndim(value) == 0:
+        return f"{float(value):.4g}"
     value = np.asarray(value, dtype=float)
     bad = value[~np.isfinite(value)] if value.size else value
     return f"of shape {value.shape}" + (f" (holding {float(bad.flat[0])!r})" if bad.size else "")
 
 
 def edge_failed(node: Node, xs: list, out: Any, upstream: Any, error: Exception,
-                into: Node | None = None) -> DomainError:
+                into: Node | None = None, doing: str = "backward through") -> DomainError:
     """The error for a backward step through `node` that raised or gave a non-finite gradient:
     recompute each edge's local derivative and contribution without raising, and name the first
     edge where one of them is not finite."""
@@ -146,7 +146,7 @@ def edge_failed(node: Node, xs: list, out: Any, upstream: Any, error: Exception,
         except OP_ERRORS:
             contributions = [math.inf] * len(xs)
         for slot, x in enumerate(node.children):
-            edge = (f"backward through the edge {node.name!r} → {x.name!r} ({node.op.name} node "
+            edge = (f"{doing} the edge {node.name!r} → {x.name!r} ({node.op.name} node "
                     f"{node.name!r}; inputs {describe_inputs(node, xs)})")
             local = locals_[slot] if locals_ is not None else None
             if local is not None and not finite(local):
@@ -159,6 +159,6 @@ def edge_failed(node: Node, xs: list, out: Any, upstream: Any, error: Exception,
                 return DomainError(f"{edge}: upstream gradient {_brief(upstream)} × local "
                                    f"derivative {_brief(local)} overflows")
     reaching = f"{into.name!r}" if into is not None else "an input"
-    return DomainError(f"{edge or 'backward through ' + repr(node.name)}: the sum of the "
+    return DomainError(f"{edge or doing + ' ' + repr(node.name)}: the sum of the "
                        f"gradients reaching {reaching} is not a finite number "
                        f"({what_happened(error)})")

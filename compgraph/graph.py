@@ -273,7 +273,7 @@ class Graph:
                     if not finite(d):
                         raise NotFinite(d)
         except OP_ERRORS as error:
-            raise edge_failed(node, xs, values[i], 1.0, error) from None
+            raise edge_failed(node, xs, values[i], 1.0, error, doing="at") from None
         return local
 
     def descend(self, lr: float) -> None:
