@@ -148,6 +148,16 @@ class Node:
                              f" use compgraph's functions (cg.exp, cg.log, cg.sin, cg.cos, "
                              f"cg.tanh, cg.sigmoid, cg.relu, cg.sum, cg.mean, @) or cg.new_op")
 
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Node:
+        # np.sum(x), np.mean(x) and np.dot(a, b) on nodes build the matching op
+        if not kwargs and len(args) == 1 and func in (np.sum, np.mean):
+            return apply(func.__name__, args[0])
+        if not kwargs and len(args) == 2 and func in (np.dot, np.matmul):
+            return apply("matmul", *args)
+        raise CompgraphError(f"numpy's {func.__name__} cannot take the graph node {self.name!r}:"
+                             f" use compgraph's functions (cg.sum, cg.mean, @, cg.exp, ...) or "
+                             f"cg.new_op")
+
     def _not_an_op(self, what: str, instead: str) -> CompgraphError:
         return CompgraphError(f"{what} on the node {self.name!r}: {instead}")
 
@@ -164,6 +174,19 @@ class Node:
     def __float__(self) -> float:
         raise self._not_an_op("float()", "a node has no value until a graph runs it; after "
                               "graph.forward(...), graph.value(node) gives it")
+
+    def _no_such_op(self, *other: Any) -> Node:
+        raise self._not_an_op("//, % or round()", "compgraph has no such op (their derivative "
+                              "is 0 almost everywhere); define one with cg.new_op if you need it")
+
+    __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = __round__ = _no_such_op
+
+    def __bool__(self) -> bool:
+        return True  # a node is a thing, not a number (and len() below is not its truth)
+
+    def __len__(self) -> int:
+        raise self._not_an_op("len()", "a node has no length until a graph runs it; after "
+                              "graph.forward(...), graph.value(node).shape gives its shape")
 
     def __getitem__(self, key: Any) -> Node:
         raise self._not_an_op(f"indexing [{short(key)}]", "compgraph has no indexing op; "
