@@ -147,7 +147,7 @@ def test_the_neuron_stepper_shows_1_minus_o_squared_on_its_first_edge():
     graph = cg.Graph(cg.tanh(z, name="o"))
     first_edge = graph.trace(**point).backward_steps[1]
     assert first_edge.text.startswith("∂o/∂z") and "1−o²" in first_edge.text
-    assert "$z \\to o$" in markdown("A neuron with two inputs")
+    assert "$z \\to o$" in markdown("In the Stepper, watch the first edge")
 
 
 def test_exercise_1_solution(engine):
