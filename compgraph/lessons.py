@@ -208,8 +208,9 @@ def check_engine(make_leaf: Callable[[float], Any], backward: Callable[[Any], An
         theirs = compgraph_gradients(expr)
         for i, (mine, right) in enumerate(zip(yours, theirs)):
             if relative_error(mine, right) > AGREES:
-                print(f"✗ not right yet: on random expression {seed}, your ∂out/∂x{i + 1} is "
-                      f"{mine:.6g} and compgraph's is {right:.6g}. The expression:\n{expr}")
+                print(f"✗ not right yet, on random expression {seed}:\n"
+                      f"  your ∂out/∂x{i + 1} is {mine:.6g}, compgraph's is {right:.6g}\n"
+                      f"The expression:\n{expr}")
                 return False
     print(f"✓ on all {count} random expressions your gradients match compgraph's")
     return True
@@ -248,8 +249,9 @@ def check_new_op(make_leaf: Callable[[float], Any], op: Callable[..., Any], name
             down[i] -= eps
             slope = (op(*map(make_leaf, up)).data - op(*map(make_leaf, down)).data) / (2 * eps)
             if not (np.isclose(mine, right, rtol=1e-9) and np.isclose(mine, slope, rtol=1e-6)):
-                print(f"✗ not right yet: at ({where}) your local derivative toward input {i + 1} "
-                      f"is {mine:.6g}, but it is {right:.6g} (central difference {slope:.6g})")
+                print(f"✗ not right yet, at ({where}):\n"
+                      f"  your local derivative toward input {i + 1} is {mine:.6g};\n"
+                      f"  it should be {right:.6g} (central difference {slope:.6g})")
                 return False
     print(f"✓ {name}: the value and both local derivatives are right at all {len(points)} points"
           if len(points[0]) == 2 else
