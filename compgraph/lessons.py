@@ -95,3 +95,166 @@ def with_snapshot(widget: Any, snapshot_html: str, text: str) -> WithSnapshot:
     `snapshot_html` (what its panel shows now) for views that cannot run widgets and `text` for
     plain-text views: display(lessons.with_snapshot(box, panel.value, "x = 0.8: the factors"))."""
     return WithSnapshot(widget, snapshot_html, text)
+
+
+# --- notebook 3 ---
+# A learner's own engine (notebook 3) is checked against compgraph on random expressions. The
+# expressions are written with + and * only (and one-input functions passed by name), so one
+# expression builds from floats, from the learner's values or from compgraph nodes alike.
+
+
+class RandomExpression:
+    """A random expression over n inputs x1 … xn, as a list of steps such as `v3 = v1 * x2`.
+    Later steps re-use earlier values, so some values feed several consumers; every value is used
+    (what no later step takes is added into the output at the end). `point` holds input values.
+
+    Calling it builds the expression from the leaves given: expr(*point) is its value,
+    expr(*(Value(v) for v in point)) builds it from a learner's values, and one-input
+    functions are passed by name, expr(*leaves, tanh=my_tanh)."""
+
+    def __init__(self, seed: int, n_inputs: int = 3, n_ops: int = 6,
+                 unary: Sequence[str] = ()):
+        rng = np.random.default_rng(seed)
+        self.seed, self.n_inputs, self.unary = seed, n_inputs, tuple(unary)
+        self.steps: list[tuple] = []
+        count, used = n_inputs, set()
+        for _ in range(n_ops):
+            # the first operand is often the newest value, so that expressions grow deep
+            # and the second one often a value nothing uses yet, so that few are left over
+            first = count - 1 if rng.random() < 0.5 else int(rng.integers(count))
+            if self.unary and rng.random() < 0.3:
+                step: tuple = (str(rng.choice(self.unary)), first)
+            else:
+                unused = [k for k in range(count) if k not in used and k != first]
+                second = (int(rng.choice(unused)) if unused and rng.random() < 0.5
+                          else int(rng.integers(count)))
+                step = (str(rng.choice(["+", "*"])), first, second)
+            self.steps.append(step)
+            used.update(step[1:])
+            count += 1
+        for k in range(count - 1):   # values nothing uses yet go into the output
+            if k not in used:
+                self.steps.append(("+", count - 1, k))
+                count += 1
+        self.point = tuple(round(float(v), 3) for v in rng.uniform(-1.5, 1.5, n_inputs))
+
+    def _name(self, k: int) -> str:
+        if k < self.n_inputs:
+            return f"x{k + 1}"
+        return "out" if k == self.n_inputs + len(self.steps) - 1 else f"v{k - self.n_inputs + 1}"
+
+    def __call__(self, *leaves: Any, **unary: Callable[[Any], Any]) -> Any:
+        if len(leaves) != self.n_inputs:
+            raise TypeError(f"this expression has {self.n_inputs} inputs, got {len(leaves)}")
+        values = list(leaves)
+        for op, *args in self.steps:
+            if op == "+":
+                values.append(values[args[0]] + values[args[1]])
+            elif op == "*":
+                values.append(values[args[0]] * values[args[1]])
+            elif op in unary:
+                values.append(unary[op](values[args[0]]))
+            else:
+                raise TypeError(f"this expression uses {op}: pass {op}=<a function>")
+        return values[-1]
+
+    def __str__(self) -> str:
+        lines = []
+        for k, (op, *args) in enumerate(self.steps, start=self.n_inputs):
+            if op in "+*":
+                right = f"{self._name(args[0])} {op} {self._name(args[1])}"
+            else:
+                right = f"{op}({self._name(args[0])})"
+            lines.append(f"{self._name(k)} = {right}")
+        inputs = ", ".join(f"x{i + 1} = {v:g}" for i, v in enumerate(self.point))
+        return "\n".join(lines) + f"\nat {inputs}"
+
+    def __repr__(self) -> str:
+        return f"RandomExpression(seed={self.seed}: {len(self.steps)} steps)"
+
+
+def random_expression(seed: int, n_inputs: int = 3, n_ops: int = 6,
+                      unary: Sequence[str] = ()) -> RandomExpression:
+    """The random expression number `seed` (the same one every run); see RandomExpression."""
+    return RandomExpression(seed, n_inputs, n_ops, unary)
+
+
+def compgraph_gradients(expr: RandomExpression) -> list[float]:
+    """∂out/∂x_i for each input of `expr` at expr.point, by compgraph's forward and backward."""
+    from . import functions
+    xs = [Input(f"x{i + 1}") for i in range(expr.n_inputs)]
+    graph = Graph(expr(*xs, **{name: getattr(functions, name) for name in expr.unary}))
+    graph.forward(**{x.name: v for x, v in zip(xs, expr.point)})
+    graph.backward()
+    return [float(graph.grad(x)) for x in xs]
+
+
+def check_engine(make_leaf: Callable[[float], Any], backward: Callable[[Any], Any], *,
+                 count: int = 24, unary: dict[str, Callable] | None = None) -> bool:
+    """An exercise check for a learner's engine: build `count` random expressions from
+    make_leaf(number) leaves (and the one-input functions in `unary`, by name), call
+    backward(output), and compare each leaf's .grad with compgraph's gradient. Expression k has
+    2 + k // 4 operations, so a failure shows on the smallest expression that has it. Prints one
+    line: ✓, or the first expression where they differ, written out."""
+    unary = unary or {}
+    for seed in range(count):   # small expressions first: a failure is easier to read
+        expr = random_expression(seed, n_ops=2 + seed // 4, unary=tuple(unary))
+        try:
+            leaves = [make_leaf(v) for v in expr.point]
+            backward(expr(*leaves, **unary))
+            yours = [float(leaf.grad) for leaf in leaves]
+        except Exception as error:   # the learner's code: say what it raised, not a traceback
+            print(f"✗ random expression {seed} raised {type(error).__name__}: {error}")
+            return False
+        theirs = compgraph_gradients(expr)
+        for i, (mine, right) in enumerate(zip(yours, theirs)):
+            if relative_error(mine, right) > AGREES:
+                print(f"✗ not right yet, on random expression {seed}:\n"
+                      f"  your ∂out/∂x{i + 1} is {mine:.6g}, compgraph's is {right:.6g}\n"
+                      f"The expression:\n{expr}")
+                return False
+    print(f"✓ on all {count} random expressions your gradients match compgraph's")
+    return True
+
+
+def check_new_op(make_leaf: Callable[[float], Any], op: Callable[..., Any], name: str,
+                 points: Sequence[Sequence[float]]) -> bool:
+    """An exercise check for an op added to a learner's engine: at each point, op(*leaves) must
+    hold the value of compgraph's op `name` and one local derivative per input (in .local) equal
+    to the op table's, which are also compared with central differences of op's value."""
+    from .ops import OPS
+    table = OPS[name]
+    for point in points:
+        point = tuple(float(v) for v in point)
+        where = ", ".join(f"{v:g}" for v in point)
+        try:
+            out = op(*(make_leaf(v) for v in point))
+            if any(d is None for d in out.local):
+                print(f"✗ {name}: no local derivatives yet (replace the None)")
+                return False
+            local = tuple(float(d) for d in out.local)
+        except Exception as error:   # a typo, a wrong attribute, a wrong type
+            print(f"✗ {name} at ({where}) raised {type(error).__name__}: {error}")
+            return False
+        want = table.forward(*point)
+        if not np.isclose(out.data, want, rtol=1e-12):
+            print(f"✗ the value of {name} at ({where}) is {out.data:.6g}; it should be {want:.6g}")
+            return False
+        if len(local) != len(point):
+            print(f"✗ {name} has {len(point)} inputs: give one local derivative per input")
+            return False
+        for i, (mine, right) in enumerate(zip(local, table.local(want, *point))):
+            eps = 1e-6
+            up, down = list(point), list(point)
+            up[i] += eps
+            down[i] -= eps
+            slope = (op(*map(make_leaf, up)).data - op(*map(make_leaf, down)).data) / (2 * eps)
+            if not (np.isclose(mine, right, rtol=1e-9) and np.isclose(mine, slope, rtol=1e-6)):
+                print(f"✗ not right yet, at ({where}):\n"
+                      f"  your local derivative toward input {i + 1} is {mine:.6g};\n"
+                      f"  it should be {right:.6g} (central difference {slope:.6g})")
+                return False
+    print(f"✓ {name}: the value and both local derivatives are right at all {len(points)} points"
+          if len(points[0]) == 2 else
+          f"✓ {name}: the value and the local derivative are right at all {len(points)} points")
+    return True
