@@ -94,3 +94,15 @@ def with_snapshot(widget: Any, snapshot_html: str, text: str) -> WithSnapshot:
     `snapshot_html` (what its panel shows now) for views that cannot run widgets and `text` for
     plain-text views: display(lessons.with_snapshot(box, panel.value, "x = 0.8: the factors"))."""
     return WithSnapshot(widget, snapshot_html, text)
+
+
+# --- notebooks 4 and 5 ---
+
+def backward_step_into(steps: Sequence[Any], name: str) -> Any:
+    """The first backward step of a trace that brings a contribution down into the node called
+    `name` (the step that crosses the edge from its consumer into it)."""
+    for step in steps:
+        if step.kind == "backward" and getattr(step, "parent", None) is not None \
+                and step.child.name == name:
+            return step
+    raise KeyError(f"no backward step into a node called {name!r}")
