@@ -402,9 +402,9 @@ def init_layers(widths: Sequence[int], seed: int = 0,
     sizes = _check_widths(widths)
     rng = np.random.default_rng(_check_seed(seed))
     W, b = {}, {}
-    for l in range(2, len(sizes) + 1):
-        W[l] = rng.normal(0.0, scale, (sizes[l - 2], sizes[l - 1]))
-        b[l] = rng.normal(0.0, scale, sizes[l - 1])
+    for j in range(2, len(sizes) + 1):
+        W[j] = rng.normal(0.0, scale, (sizes[j - 2], sizes[j - 1]))
+        b[j] = rng.normal(0.0, scale, sizes[j - 1])
     return W, b
 
 
@@ -440,14 +440,14 @@ def sigmoid_layers_net(widths: Sequence[int] | None = None, W: dict | None = Non
     if layers != list(range(2, len(layers) + 2)) or sorted(b) != layers:
         raise InputError("W and b must be dicts keyed by the layer numbers 2, 3, ..., L")
     X, y = Input("X"), Input("y")
-    Ws = {l: Param(f"W{l}", W[l]) for l in layers}
-    bs = {l: Param(f"b{l}", b[l]) for l in layers}
+    Ws = {j: Param(f"W{j}", W[j]) for j in layers}
+    bs = {j: Param(f"b{j}", b[j]) for j in layers}
     a: dict[int, Node] = {1: X}
     z: dict[int, Node] = {}
-    for l in layers:
-        product = F.matmul(a[l - 1], Ws[l], name=f"a{l - 1}W{l}" if l > 2 else f"XW{l}")
-        z[l] = F.add(product, bs[l], name=f"z{l}")
-        a[l] = F.sigmoid(z[l], name=f"a{l}")
+    for j in layers:
+        product = F.matmul(a[j - 1], Ws[j], name=f"a{j - 1}W{j}" if j > 2 else f"XW{j}")
+        z[j] = F.add(product, bs[j], name=f"z{j}")
+        a[j] = F.sigmoid(z[j], name=f"a{j}")
     last = layers[-1]
     outputs = int(np.shape(W[last])[1])
     if outputs == 1:
@@ -468,11 +468,11 @@ def layers_backprop(X: np.ndarray, y: np.ndarray, W: dict[int, np.ndarray],
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     m, L = X.shape[0], max(W)
     a = {1: X}
-    for l in range(2, L + 1):
-        a[l] = _sigmoid(a[l - 1] @ W[l] + b[l])
+    for j in range(2, L + 1):
+        a[j] = _sigmoid(a[j - 1] @ W[j] + b[j])
     delta = {L: a[L] - y}
-    for l in range(L - 1, 1, -1):
-        delta[l] = (delta[l + 1] @ W[l + 1].T) * a[l] * (1.0 - a[l])
+    for j in range(L - 1, 1, -1):
+        delta[j] = (delta[j + 1] @ W[j + 1].T) * a[j] * (1.0 - a[j])
     return {"a": a, "delta": delta,
-            "W": {l: a[l - 1].T @ delta[l] / m for l in range(2, L + 1)},
-            "b": {l: delta[l].mean(axis=0) for l in range(2, L + 1)}}
+            "W": {j: a[j - 1].T @ delta[j] / m for j in range(2, L + 1)},
+            "b": {j: delta[j].mean(axis=0) for j in range(2, L + 1)}}

@@ -73,12 +73,13 @@ def test_one_name_per_idea(path):
 def test_titles_and_cross_references_follow_the_new_numbering():
     assert markdown(NB4).startswith("# 4 · ")
     assert markdown(NB5).startswith("# 5 · ")
-    text4, text5 = markdown(NB4), markdown(NB5)
+    text4, text5 = (" ".join(markdown(path).split()) for path in (NB4, NB5))
     assert "notebook 5 is about it" in text4 and "Next, notebook 5" in text4
     assert "notebook 3 you wrote the backward loop" in text4
-    assert text5.startswith("# 5 · Backpropagation from the chain rule\n\nNotebook 4 turned")
+    assert text5.startswith("# 5 · Backpropagation from the chain rule Notebook 4 turned")
     assert "backward loop of notebook 3" in text5
-    assert "Notebook 6 trains the\n  sigmoid network on XOR" in text5
+    assert "Notebook 6 trains the sigmoid network on XOR" in text5
+    assert "patterns of backward flow in notebook 2" in text5
     assert "seven notebooks" in NOTATION.read_text()
 
 
@@ -250,15 +251,15 @@ def test_any_depth_the_loop_matches_the_engine_and_the_221_net(xor):
     for widths, seed in (([3, 4, 1], 1), ([3, 4, 3, 1], 2)):
         net = cg.nn.sigmoid_layers_net(widths, seed=seed)
         assert net.depth == len(widths)
-        W = {l: p.value for l, p in net.W.items()}
-        b = {l: p.value for l, p in net.b.items()}
+        W = {j: p.value for j, p in net.W.items()}
+        b = {j: p.value for j, p in net.b.items()}
         ref = cg.nn.layers_backprop(X, y, W, b)
         net.graph.forward(X=X, y=y)
         net.graph.backward()
-        for l in W:
-            np.testing.assert_allclose(ref["delta"][l], 6 * net.graph.grad(f"z{l}"), atol=1e-14)
-            np.testing.assert_allclose(ref["W"][l], net.graph.grad(f"W{l}"), atol=1e-14)
-            np.testing.assert_allclose(ref["b"][l], net.graph.grad(f"b{l}"), atol=1e-14)
+        for j in W:
+            np.testing.assert_allclose(ref["delta"][j], 6 * net.graph.grad(f"z{j}"), atol=1e-14)
+            np.testing.assert_allclose(ref["W"][j], net.graph.grad(f"W{j}"), atol=1e-14)
+            np.testing.assert_allclose(ref["b"][j], net.graph.grad(f"b{j}"), atol=1e-14)
         assert cg.gradcheck(net.graph, X=X, y=y) < 1e-6
     t1, t2 = xor.theta1.value, xor.theta2.value
     ref = cg.nn.layers_backprop(cg.nn.XOR_X, cg.nn.XOR_Y, {2: t1[:2], 3: t2[:2]},
@@ -277,8 +278,8 @@ def test_sigmoid_layers_net_with_several_outputs_and_bad_widths():
     a = net.graph.value("a3")
     assert C == pytest.approx(np.mean(np.sum(-y * np.log(a) - (1 - y) * np.log(1 - a), axis=1)))
     assert cg.gradcheck(net.graph, X=X, y=y) < 1e-6
-    ref = cg.nn.layers_backprop(X, y, {l: p.value for l, p in net.W.items()},
-                                {l: p.value for l, p in net.b.items()})
+    ref = cg.nn.layers_backprop(X, y, {j: p.value for j, p in net.W.items()},
+                                {j: p.value for j, p in net.b.items()})
     net.graph.backward()
     np.testing.assert_allclose(ref["W"][2], net.graph.grad("W2"), atol=1e-14)
     W, b = cg.nn.init_layers([3, 5, 2], seed=0)
@@ -312,7 +313,7 @@ def test_the_small_relu_net_has_the_silent_units_the_text_names():
     small.graph.forward(x=np.array([0.5, -1.0, 2.0]), y=np.array([1.0, 0.0]))
     assert list(small.graph.value("W1x") > 0) == [True, False]     # hidden unit 2 silent
     assert list(small.graph.value("W2h") > 0) == [False, True]     # output 1 silent
-    assert "hidden unit 2\nand output 1 are silent" in markdown(NB5)
+    assert "hidden unit 2 and output 1 are silent" in " ".join(markdown(NB5).split())
 
 
 def test_the_learning_rate_paragraph():
@@ -350,12 +351,12 @@ def test_exercise_facts_of_notebook_5(xor):
     rng = np.random.default_rng(1)
     X, y = rng.normal(size=(6, 3)), (rng.uniform(size=(6, 1)) > 0.5) * 1.0
     net = cg.nn.sigmoid_layers_net([3, 4, 3, 1], seed=2)
-    ref = cg.nn.layers_backprop(X, y, {l: p.value for l, p in net.W.items()},
-                                {l: p.value for l, p in net.b.items()})
-    for l in (2, 3, 4):
-        summed = np.ones(6) @ ref["delta"][l]
-        np.testing.assert_allclose(summed, 6 * ref["b"][l])
-        assert cg.relative_error(summed, ref["b"][l]) == pytest.approx(5 / 6)
+    ref = cg.nn.layers_backprop(X, y, {j: p.value for j, p in net.W.items()},
+                                {j: p.value for j, p in net.b.items()})
+    for j in (2, 3, 4):
+        summed = np.ones(6) @ ref["delta"][j]
+        np.testing.assert_allclose(summed, 6 * ref["b"][j])
+        assert cg.relative_error(summed, ref["b"][j]) == pytest.approx(5 / 6)
     # Exercise 3: the extra column is zero and makes a 3×3 gradient
     t1, t2 = xor.theta1.value, xor.theta2.value
     L1 = np.hstack([cg.nn.XOR_X, np.ones((4, 1))])
