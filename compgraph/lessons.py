@@ -258,3 +258,14 @@ def check_new_op(make_leaf: Callable[[float], Any], op: Callable[..., Any], name
           if len(points[0]) == 2 else
           f"✓ {name}: the value and the local derivative are right at all {len(points)} points")
     return True
+
+
+# --- notebooks 4 and 5 ---
+
+def backward_step_into(steps: Sequence[Any], name: str) -> Any:
+    """The first backward step of a trace that brings a contribution down into the node called
+    `name` (the step that crosses the edge from its consumer into it)."""
+    for step in steps:
+        if step.kind == "backward" and step.consumer is not None and step.input.name == name:
+            return step
+    raise KeyError(f"no backward step into a node called {name!r}")

@@ -379,3 +379,101 @@ def jacobian(out: Node, wrt: Node | str, **inputs: Any) -> tuple[np.ndarray, np.
         by_engine[r] = pick.grad(wrt)
         by_differences[r] = numeric_grad(pick, wrt, **inputs)
     return by_engine, by_differences
+
+
+# --- a sigmoid net of any depth, with separate bias vectors -------------------------------------
+
+def _check_widths(widths: Any) -> list[int]:
+    try:
+        sizes = [int(w) for w in widths]
+    except (TypeError, ValueError):
+        raise InputTypeError(f"widths must be a list of whole numbers such as [2, 3, 1], "
+                             f"got {widths!r}") from None
+    if len(sizes) < 2 or any(s < 1 or s != w for s, w in zip(sizes, widths)):
+        raise InputError(f"widths must list at least two layer sizes, each 1 or more, "
+                         f"such as [2, 3, 1]; got {widths!r}")
+    return sizes
+
+
+def init_layers(widths: Sequence[int], seed: int = 0,
+                scale: float = 1.0) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """Seeded weights and biases for a net with layer widths [n_1, ..., n_L] (layer 1 is the
+    input): W[l] is n_(l−1)×n_l and b[l] a vector of n_l entries, for l = 2..L, all drawn from
+    N(0, scale²). One example is a row, so z_l = a_(l−1) W_l + b_l."""
+    sizes = _check_widths(widths)
+    rng = np.random.default_rng(_check_seed(seed))
+    W, b = {}, {}
+    for j in range(2, len(sizes) + 1):
+        W[j] = rng.normal(0.0, scale, (sizes[j - 2], sizes[j - 1]))
+        b[j] = rng.normal(0.0, scale, sizes[j - 1])
+    return W, b
+
+
+@dataclass
+class LayeredNet:
+    """A sigmoid net of any depth at vector level. Layer 1 is the input X (m×n_1, one example per
+    row); for l = 2..L: z_l = a_(l−1) W_l + b_l, a_l = σ(z_l); C is the cross-entropy of a_L
+    against y, summed over the output units and averaged over the m examples. The dicts are keyed
+    by layer number l."""
+
+    graph: Graph
+    X: Node
+    y: Node
+    W: dict[int, Param]
+    b: dict[int, Param]
+    z: dict[int, Node]
+    a: dict[int, Node]
+    C: Node
+
+    @property
+    def depth(self) -> int:
+        """L, the number of layers, the input layer included."""
+        return len(self.W) + 1
+
+
+def sigmoid_layers_net(widths: Sequence[int] | None = None, W: dict | None = None,
+                       b: dict | None = None, seed: int = 0) -> LayeredNet:
+    """Build the graph of a sigmoid net from its widths (seeded weights from init_layers) or from
+    given W[l], b[l] (l = 2..L). Node names: X, y, W2, b2, z2, a2, …, C."""
+    if W is None or b is None:
+        W, b = init_layers(widths if widths is not None else [2, 2, 1], seed)
+    layers = sorted(W)
+    if layers != list(range(2, len(layers) + 2)) or sorted(b) != layers:
+        raise InputError("W and b must be dicts keyed by the layer numbers 2, 3, ..., L")
+    X, y = Input("X"), Input("y")
+    Ws = {j: Param(f"W{j}", W[j]) for j in layers}
+    bs = {j: Param(f"b{j}", b[j]) for j in layers}
+    a: dict[int, Node] = {1: X}
+    z: dict[int, Node] = {}
+    for j in layers:
+        product = F.matmul(a[j - 1], Ws[j], name=f"a{j - 1}W{j}" if j > 2 else f"XW{j}")
+        z[j] = F.add(product, bs[j], name=f"z{j}")
+        a[j] = F.sigmoid(z[j], name=f"a{j}")
+    last = layers[-1]
+    outputs = int(np.shape(W[last])[1])
+    if outputs == 1:
+        C = F.binary_cross_entropy(a[last], y, name="C")
+    else:   # BCE is a mean over all m·n_L entries; times n_L it sums over the outputs
+        C = F.mul(Const(float(outputs), name=str(outputs)),
+                  F.binary_cross_entropy(a[last], y, name="BCE"), name="C")
+    return LayeredNet(Graph(C), X, y, Ws, bs, z, a, C)
+
+
+def layers_backprop(X: np.ndarray, y: np.ndarray, W: dict[int, np.ndarray],
+                    b: dict[int, np.ndarray]) -> dict[str, dict[int, np.ndarray]]:
+    """The four equations of backpropagation for the LayeredNet's cost, in plain numpy, rows as
+    examples (δ_l = m·∂C/∂z_l, m×n_l):
+        δ_L = a_L − y;   δ_l = (δ_(l+1) W_(l+1)ᵀ) ⊙ a_l(1 − a_l);
+        ∂C/∂b_l = the mean of δ_l over the examples;   ∂C/∂W_l = a_(l−1)ᵀ δ_l / m.
+    Returns {"a": ..., "delta": ..., "W": ..., "b": ...}, each keyed by layer number."""
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    m, L = X.shape[0], max(W)
+    a = {1: X}
+    for j in range(2, L + 1):
+        a[j] = _sigmoid(a[j - 1] @ W[j] + b[j])
+    delta = {L: a[L] - y}
+    for j in range(L - 1, 1, -1):
+        delta[j] = (delta[j + 1] @ W[j + 1].T) * a[j] * (1.0 - a[j])
+    return {"a": a, "delta": delta,
+            "W": {j: a[j - 1].T @ delta[j] / m for j in range(2, L + 1)},
+            "b": {j: delta[j].mean(axis=0) for j in range(2, L + 1)}}

@@ -112,7 +112,8 @@ def edge_text(parent: Node, slot: int, values: Mapping[Node, Value],
         if placeholder is not None:
             return f"{label} = {placeholder}{note}"
         number = fmt(_local_number(parent, slot, above, [values[c] for c in parent.children]))
-        return (label if number == label else f"{label} = {number}") + note
+        same = number.replace("-", "−") == label  # "−1" already says it
+        return (label if same else f"{label} = {number}") + note
     return f"{label}{note}\n{child.name} is {shape_text(below)}"
 
 
