@@ -269,3 +269,81 @@ def backward_step_into(steps: Sequence[Any], name: str) -> Any:
         if step.kind == "backward" and step.consumer is not None and step.input.name == name:
             return step
     raise KeyError(f"no backward step into a node called {name!r}")
+
+
+# --- notebooks 1 and 2 ---
+
+def _input_names(function: Callable[..., Any]) -> list[str]:
+    import inspect
+    return list(inspect.signature(function).parameters)
+
+
+def _named(point: Any, names: Sequence[str]) -> dict[str, Any]:
+    """A point as {input name: value}: a dict as it is, a bare number for a one-input function."""
+    return dict(point) if isinstance(point, dict) else {names[0]: point}
+
+
+def _where(values: dict[str, Any]) -> str:
+    return ", ".join(f"{name} = {float(v):g}" for name, v in values.items())
+
+
+def check_graph(graph: Any, function: Callable[..., Any], points: Sequence[Any], *,
+                what: str = "your graph") -> bool:
+    """An exercise check for a graph built by hand: at every point its output must equal
+    `function` (plain Python, one argument per input, named as the graph's inputs). A point is a
+    number for a one-input function, else a dict such as {"x": 1.0, "y": -2.0}. One line."""
+    names = _input_names(function)
+    if graph is None:
+        print(f"✗ {what}: no graph yet (replace None with cg.Graph(<your output node>))")
+        return False
+    if not isinstance(graph, Graph):
+        print(f"✗ {what}: expected a cg.Graph, got {type(graph).__name__} "
+              f"(wrap your output node: cg.Graph(node))")
+        return False
+    if sorted(graph.inputs) != sorted(names):
+        print(f"✗ {what}: its inputs are named {', '.join(sorted(graph.inputs)) or 'nothing'}; "
+              f"they should be {', '.join(sorted(names))}")
+        return False
+    for point in points:
+        values = _named(point, names)
+        got, want = graph.forward(**values), function(*values.values())
+        if not np.allclose(got, want, rtol=1e-9, atol=1e-12):
+            print(f"✗ {what} is not right yet: at {_where(values)} it gives {float(got):.6g}, "
+                  f"but the function is {float(want):.6g}")
+            return False
+    print(f"✓ {what} computes the function right at all {len(points)} points")
+    return True
+
+
+def check_derivative(derivative: Callable[..., Any], function: Callable[..., Any],
+                     points: Sequence[Any], *, what: str = "your derivative",
+                     eps: float = 1e-6) -> bool:
+    """An exercise check for a derivative written by hand (a slope, or a staged backward pass):
+    at every point, derivative(*inputs) — one number, or a tuple with one number per input of
+    `function` — is compared with central differences of `function`, as gradcheck does.
+    Points as for check_graph. Prints one line: the first disagreement, or ✓."""
+    names = _input_names(function)
+    for point in points:
+        values = _named(point, names)
+        args = list(values.values())
+        given = derivative(*args)
+        if given is None or (isinstance(given, tuple) and any(g is None for g in given)):
+            print(f"✗ {what}: not written yet (it returns None)")
+            return False
+        given = given if isinstance(given, tuple) else (given,)
+        if len(given) != len(names):
+            print(f"✗ {what}: return {len(names)} number(s), one per input "
+                  f"({', '.join(names)}); got {len(given)}")
+            return False
+        out = float(function(*args))
+        floor = max(1e-6, 1e-9 * max(1.0, abs(out)) / eps)   # as gradcheck: rounding noise
+        for i, (name, g) in enumerate(zip(names, given)):
+            up, down = list(args), list(args)
+            up[i], down[i] = args[i] + eps, args[i] - eps
+            numeric = (function(*up) - function(*down)) / (2 * eps)
+            if relative_error(g, numeric, floor) >= AGREES:
+                print(f"✗ {what} is not right yet: at {_where(values)}, ∂/∂{name} is "
+                      f"{float(g):.6g} but central differences give {float(numeric):.6g}")
+                return False
+    print(f"✓ {what} matches central differences at all {len(points)} points")
+    return True
