@@ -15,8 +15,8 @@ from .errors import SizeError
 MAX_DRAW_NODES = 300
 #: Steps a stepping widget (Stepper, render(graph, trace)) holds: one frame per step.
 MAX_STEPS = 5_000
-#: Steps trace() records. Memory is linear in the number of steps (a step stores its own share),
-#: about 1 KB each, so this bounds a trace to a few hundred MB.
+#: Steps trace() records. Memory is linear in the number of steps (a step stores its own
+#: contribution), about 1 KB each, so this bounds a trace to a few hundred MB.
 MAX_TRACE_STEPS = 200_000
 #: Paths graph.paths() lists by default: their number doubles with every diamond in a row
 #: (13 diamonds give 8,192; 22 give 4,194,304, which took a minute and 5.7 GB to list).

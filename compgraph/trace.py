@@ -82,39 +82,39 @@ def averaged_over(node: Node, values: Mapping[Node, Value]) -> int | None:
     return max(sizes) if sizes else None
 
 
-def local_text(parent: Node, slot: int, values: Mapping[Node, Value] | None = None) -> str:
+def local_text(consumer: Node, slot: int, values: Mapping[Node, Value] | None = None) -> str:
     """The edge's local derivative as the step text writes it: its symbolic label, plus the m of
     an averaging loss when the values are known ('(L3−y)/(m·L3(1−L3)) (m = 4)')."""
-    label = deriv_label(parent, slot)
-    m = averaged_over(parent, values) if values else None
+    label = deriv_label(consumer, slot)
+    m = averaged_over(consumer, values) if values else None
     return label if m is None else f"{label} (m = {m})"
 
 
-def edge_text(parent: Node, slot: int, values: Mapping[Node, Value],
+def edge_text(consumer: Node, slot: int, values: Mapping[Node, Value],
               placeholder: str | None = None) -> str:
-    """The label of the edge from `parent.children[slot]` up to `parent`.
+    """The label of the edge from `consumer.children[slot]` up to `consumer`.
 
     Scalars: the local derivative and its number, 'cos(h) = 0.8021' (just 'cos(h)' before the
     values are known, and '1', not '1 = 1'). Arrays: the local derivative, then on a second line
     what the edge carries, 'θ1 is 3×2' (the lower node's value, whose shape the gradient arriving
     there has too). `values` maps nodes to the values of one pass (a trace frame's, or
     graph.values); `placeholder` stands in for every number (for sizing a layout)."""
-    child = parent.children[slot]
-    label = deriv_label(parent, slot)
-    below, above = values.get(child), values.get(parent)
+    input_ = consumer.children[slot]
+    label = deriv_label(consumer, slot)
+    below, above = values.get(input_), values.get(consumer)
     if below is None:
         return label
-    m = averaged_over(parent, values)
+    m = averaged_over(consumer, values)
     note = "" if m is None else f" (m = {m})"
     if type(below) is float:
         if type(above) is not float:    # the upper node is not computed yet (or is an array)
             return label + note
         if placeholder is not None:
             return f"{label} = {placeholder}{note}"
-        number = fmt(_local_number(parent, slot, above, [values[c] for c in parent.children]))
+        number = fmt(_local_number(consumer, slot, above, [values[c] for c in consumer.children]))
         same = number.replace("-", "−") == label  # "−1" already says it
         return (label if same else f"{label} = {number}") + note
-    return f"{label}{note}\n{child.name} is {shape_text(below)}"
+    return f"{label}{note}\n{input_.name} is {shape_text(below)}"
 
 
 def _local_number(node: Node, slot: int, out: float, xs: list) -> float:
@@ -253,16 +253,16 @@ def _forward_step(graph: Graph, index: int, node: Node) -> ForwardStep:
     return ForwardStep(index, node, inputs, value, text)
 
 
-def _product_text(out: Node, parent: Node, child: Node, i: int, values: Mapping[Node, Value],
-                  upstream: Value, local: Value, share: Value) -> list[str]:
+def _product_text(out: Node, consumer: Node, input_: Node, i: int, values: Mapping[Node, Value],
+                  upstream: Value, local: Value, contribution: Value) -> list[str]:
     """The right-hand side of a backward step: the product the backward pass computes, with its
     numbers, and (for matrix products) a line on the shapes."""
-    up = partial(out, parent)
-    if parent.op.name == "matmul":
-        a, b = (values[c] for c in parent.children)
-        A, B = (c.name for c in parent.children)
+    up = partial(out, consumer)
+    if consumer.op.name == "matmul":
+        a, b = (values[c] for c in consumer.children)
+        A, B = (c.name for c in consumer.children)
         if np.ndim(a) == 1 and np.ndim(b) == 1:          # a dot product: times the other vector
-            return [f"{up} × {B if i == 0 else A} = {fmt(share)}"]
+            return [f"{up} × {B if i == 0 else A} = {fmt(contribution)}"]
         if i == 0:
             expr, left, right = f"{up} · {B}ᵀ", shape_text(upstream), shape_text(np.transpose(b))
         else:
@@ -271,67 +271,68 @@ def _product_text(out: Node, parent: Node, child: Node, i: int, values: Mapping[
             expr += " (outer product)"
             column, row = (upstream, b) if i == 0 else (a, upstream)
             left, right = f"{np.size(column)}×1", f"1×{np.size(row)}"
-        return [f"{expr} = {fmt(share)}",
-                f"shapes: ({left})·({right}) → {shape_text(share)}, the shape of {child.name}"]
-    if parent.op.name == "append_one":
+        return [f"{expr} = {fmt(contribution)}",
+                f"shapes: ({left})·({right}) → {shape_text(contribution)}, "
+                f"the shape of {input_.name}"]
+    if consumer.op.name == "append_one":
         part = "column" if np.ndim(upstream) == 2 else "entry"
-        return [f"{up} without its last {part} = {fmt(share)}",
-                f"({parent.name} = [{child.name}, 1]: its last {part} is the constant 1, which "
+        return [f"{up} without its last {part} = {fmt(contribution)}",
+                f"({consumer.name} = [{input_.name}, 1]: its last {part} is the constant 1, which "
                 f"depends on nothing below, so that {part}'s gradient goes no further)"]
-    label = deriv_label(parent, i)
-    m = averaged_over(parent, values)
-    mean_note = [] if m is None else [f"(m = {m}: {parent.name} is a mean over {m} "
+    label = deriv_label(consumer, i)
+    m = averaged_over(consumer, values)
+    mean_note = [] if m is None else [f"(m = {m}: {consumer.name} is a mean over {m} "
                                       f"entr{'y' if m == 1 else 'ies'})"]
-    scalar = type(upstream) is float and type(local) is float and type(share) is float
+    scalar = type(upstream) is float and type(local) is float and type(contribution) is float
     times = "×" if type(upstream) is float or type(local) is float else "⊙"
     head = f"{up} {times} local {label}"
     if scalar:
-        return [f"{head} = {fmt(upstream)} × {fmt(local)} = {fmt(share)}", *mean_note]
+        return [f"{head} = {fmt(upstream)} × {fmt(local)} = {fmt(contribution)}", *mean_note]
     raw = np.multiply(upstream, local)
     arithmetic = f"{fmt(upstream)} {times} {fmt(local)}"
-    if np.size(raw) > 6 or np.size(share) > 6:
+    if np.size(raw) > 6 or np.size(contribution) > 6:
         arithmetic = ""
-    lines = [f"{head} = " + (f"{arithmetic} = " if arithmetic else "") + fmt(share)]
-    if np.shape(raw) != np.shape(share):
-        if np.size(raw) < np.size(share):
-            lines.append(f"(the same number for every entry of {child.name}, "
-                         f"{shape_text(share)})")
+    lines = [f"{head} = " + (f"{arithmetic} = " if arithmetic else "") + fmt(contribution)]
+    if np.shape(raw) != np.shape(contribution):
+        if np.size(raw) < np.size(contribution):
+            lines.append(f"(the same number for every entry of {input_.name}, "
+                         f"{shape_text(contribution)})")
         else:
-            lines.append(f"(summed over the entries {child.name} was broadcast to: "
-                         f"{shape_text(raw)} → {shape_text(share)})")
+            lines.append(f"(summed over the entries {input_.name} was broadcast to: "
+                         f"{shape_text(raw)} → {shape_text(contribution)})")
     return lines + mean_note
 
 
-def _backward_text(out: Node, parent: Node, child: Node, i: int, values: Mapping[Node, Value],
-                   upstream: Value, local: Value, share: Value, total: Value,
-                   shares: list[Value], fan_in: int) -> str:
-    grad = partial(out, child)
+def _backward_text(out: Node, consumer: Node, input_: Node, i: int, values: Mapping[Node, Value],
+                   upstream: Value, local: Value, contribution: Value, total: Value,
+                   arrived: list[Value], fan_in: int) -> str:
+    grad = partial(out, input_)
     if fan_in <= 1:
         head = f"{grad} ="
-    elif len(shares) == 1:
+    elif len(arrived) == 1:
         head = f"{grad} (so far) ="
     else:
         head = f"{grad} +="
-    first, *rest = _product_text(out, parent, child, i, values, upstream, local, share)
+    first, *rest = _product_text(out, consumer, input_, i, values, upstream, local, contribution)
     lines = [f"{head} {first}", *rest]
-    if len(shares) > 1:
-        done = len(shares) == fan_in
+    if len(arrived) > 1:
+        done = len(arrived) == fan_in
         lines.append(f"{grad}{'' if done else ' (so far)'} = "
-                     + _sum_text(shares) + f" = {fmt(total)}"
+                     + _sum_text(arrived) + f" = {fmt(total)}"
                      + (f"  (all {fan_in} paths in)" if done else ""))
     return "\n".join(lines)
 
 
-#: The running sum in a step's text lists at most this many shares (a node feeding 10,000 others
+#: The running sum in a step's text lists at most this many arrived (a node feeding 10,000 others
 #: would otherwise write 10,000 terms in each of its 10,000 steps).
 SHOWN_TERMS = 4
 
 
-def _sum_text(shares: list[Value]) -> str:
-    if len(shares) <= SHOWN_TERMS + 1:
-        return " + ".join(fmt(s) for s in shares)
-    return " + ".join(fmt(s) for s in shares[:SHOWN_TERMS]) + \
-        f" + … + {len(shares) - SHOWN_TERMS:,} more"
+def _sum_text(arrived: list[Value]) -> str:
+    if len(arrived) <= SHOWN_TERMS + 1:
+        return " + ".join(fmt(s) for s in arrived)
+    return " + ".join(fmt(s) for s in arrived[:SHOWN_TERMS]) + \
+        f" + … + {len(arrived) - SHOWN_TERMS:,} more"
 
 
 @dataclass(frozen=True)
