@@ -8,16 +8,17 @@ from typing import Any
 import numpy as np
 
 from .errors import CompgraphError, InputError
-from .graph import Graph
+from .graph import MISSING, Graph
 from .nodes import PARAM, Node
 from .ops import Value
 
 
-def numeric_grad(graph: Graph, wrt: Node | str, *, eps: float = 1e-6, **inputs: Any) -> Value:
+def numeric_grad(graph: Graph, wrt: Node | str = MISSING, *, eps: float = 1e-6,
+                 **inputs: Any) -> Value:
     """∂output/∂wrt by central differences, (f(v+ε) − f(v−ε)) / 2ε, element by element.
     `wrt` is an Input or a Param. The graph is left holding the pass at `inputs`, and its
     gradients too if it had some (so grad() keeps working after a check)."""
-    leaf = graph.node(wrt)
+    leaf = graph.node(wrt, "numeric_grad(graph, wrt)")
     if leaf.op is not None or leaf.role not in ("input", PARAM):
         raise CompgraphError(f"numeric_grad: {leaf.name!r} is not an Input or a Param")
     _check_eps(eps)
@@ -76,11 +77,15 @@ def relative_error(analytic: Value, numeric: Value, floor: float = 1e-6) -> floa
     return float(np.max(np.abs(a - n) / scale)) if a.size else 0.0
 
 
-def gradcheck(graph: Graph, *, eps: float = 1e-6, **inputs: Any) -> float:
+def gradcheck(graph: Graph, *positional: Any, eps: float = 1e-6, **inputs: Any) -> float:
     """The largest relative error between backward() and central differences, over every element
     of every input and parameter. Below ~1e-6 means the gradients agree. Costs two runs of the
     ops below each perturbed element, per element: linear in the number of elements for a graph
     of fixed size. Leaves the graph holding the values and gradients at `inputs`."""
+    if positional:
+        named = ", ".join(f"{n}=..." for n in graph.inputs) or "x=..."
+        raise InputError(f"gradcheck takes the inputs by name, as in gradcheck(graph, {named}); "
+                         f"got {positional[0]!r} without a name")
     _check_eps(eps)
     out = _scalar_pass(graph, inputs, "gradcheck")
     analytic = graph.backward()

@@ -134,6 +134,12 @@ def edge_failed(node: Node, xs: list, out: Any, upstream: Any, error: Exception,
     edge where one of them is not finite."""
     from .ops import vjp  # (ops imports this module)
     edge = ""
+    text = str(error)
+    if isinstance(error, (ValueError, TypeError)) and any(
+            word in text for word in ("shape", "broadcast", "dimension", "align")):
+        return ShapeError(f"backward through {node.op.name} node {node.name!r}: {text} (inputs "
+                          f"{describe_inputs(node, xs)}; upstream gradient {_brief(upstream)}): "
+                          f"a local derivative does not have its input's shape")
     with np.errstate(all="ignore"):
         # numpy's float64 where math.* would raise: an infinite derivative shows as inf
         xs64 = [np.float64(x) if type(x) is float else x for x in xs]

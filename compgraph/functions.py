@@ -88,14 +88,24 @@ def copy(x: Any, name: str | None = None) -> Node:
     return apply("copy", x, name=name)
 
 
-def sum(x: Any, name: str | None = None) -> Node:  # noqa: A001 - the public name is `sum`
+def sum(x: Any, name: str | None = None, axis: None = None) -> Node:  # noqa: A001
     """Sum of all elements (a scalar)."""
+    _no_axis("sum", axis)
     return apply("sum", x, name=name)
 
 
-def mean(x: Any, name: str | None = None) -> Node:
+def mean(x: Any, name: str | None = None, axis: None = None) -> Node:
     """Mean of all elements (a scalar)."""
+    _no_axis("mean", axis)
     return apply("mean", x, name=name)
+
+
+def _no_axis(op: str, axis: Any) -> None:
+    if axis is not None:
+        raise InputTypeError(f"cg.{op} reduces every element to one number and takes no axis "
+                             f"(got axis={axis!r}); for one {op} per row of X (m×n), multiply "
+                             f"by a column of ones: X @ np.ones((n, 1))"
+                             + (" / n" if op == "mean" else ""))
 
 
 def matmul(a: Any, b: Any, name: str | None = None) -> Node:
@@ -136,6 +146,20 @@ def _real(result: Any) -> Any:
     return result
 
 
+def _checked_local(op: str, local: Callable[..., Any], arity: int) -> Callable[..., tuple]:
+    """A learner's local(out, *xs), held to its promise: one local derivative per input."""
+    def checked(out: Any, *xs: Any) -> tuple:
+        result = local(out, *xs)
+        if arity == 1 and not isinstance(result, (tuple, list)):
+            return (result,)  # a bare derivative of a one-input op: the intent is clear
+        if not isinstance(result, (tuple, list)) or len(result) != arity:
+            raise InputTypeError(f"new_op {op!r}: local(out, ...) must return a tuple of "
+                                 f"{arity} local derivatives, one per input; it returned "
+                                 f"{result!r:.80}")
+        return tuple(result)
+    return checked
+
+
 def new_op(name: str, forward: Callable[..., Any], local: Callable[..., tuple], *,
            formula: str | None = None, deriv: tuple[str, ...] | None = None,
            symbol: str | None = None) -> Callable[..., Node]:
@@ -148,6 +172,9 @@ def new_op(name: str, forward: Callable[..., Any], local: Callable[..., tuple], 
                              lambda out, x: (1 / (1 + np.exp(-x)),), deriv=("σ({0})",))
         cg.gradcheck(cg.Graph(softplus(x)), x=0.3)   # tiny: the derivative is right
     """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise InputTypeError(f"new_op: the op's name is a word such as 'softplus', got "
+                             f"{name!r}")
     if deriv:
         arity = len(deriv)
     else:
@@ -164,7 +191,7 @@ def new_op(name: str, forward: Callable[..., Any], local: Callable[..., tuple], 
     slots = ", ".join(f"{{{i}}}" for i in range(arity))
     define(Op(name, symbol or name, formula or f"{name}({slots})",
               deriv or tuple(f"∂{name}/∂x{i + 1}" for i in range(arity)),
-              lambda *xs: _real(forward(*xs)), local))
+              lambda *xs: _real(forward(*xs)), _checked_local(name, local, arity)))
 
     def build(*args: Any, name: str | None = None) -> Node:
         if len(args) != arity:

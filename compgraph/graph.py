@@ -102,10 +102,23 @@ def _raise(error: Exception) -> Any:
     raise error
 
 
+class _Missing:
+    """The default of an argument a learner may forget: a clear error instead of Python's."""
+
+    def __repr__(self) -> str:
+        return "nothing"
+
+
+MISSING: Any = _Missing()
+
+
 class Graph:
     """Everything `output` depends on, in topological order, with forward and backward passes."""
 
-    def __init__(self, output: Node):
+    def __init__(self, output: Node, *more: Any):
+        if more:
+            raise InputTypeError(f"Graph takes one output node, got {1 + len(more)}; for one "
+                                 f"graph of several outputs, add them: cg.Graph(a + b)")
         if not isinstance(output, Node):
             raise InputTypeError(f"Graph needs a node, got {type(output).__name__} "
                                  f"{short(output)}")
@@ -125,8 +138,11 @@ class Graph:
 
     # --- looking things up -------------------------------------------------------------------
 
-    def node(self, which: Node | str) -> Node:
+    def node(self, which: Node | str = MISSING, call: str = "node(which)") -> Node:
         """The node itself, or the node with that name."""
+        if which is MISSING:
+            raise InputTypeError(f"{call}: say which node, by the node or by its name, e.g. "
+                                 f"{call.split('(')[0]}(x) or {call.split('(')[0]}('x')")
         if isinstance(which, Node) and which in self.position:
             return which
         if isinstance(which, str):
@@ -150,9 +166,9 @@ class Graph:
                              f"forward pass that failed leaves none)")
         return self._values
 
-    def value(self, which: Node | str) -> Value:
+    def value(self, which: Node | str = MISSING) -> Value:
         """The node's value in this graph's last forward() (an array of your own)."""
-        node = self.node(which)
+        node = self.node(which, "value(node)")
         return _copy(self._pass(f"value({node.name!r})")[self.position[node]])
 
     @property
@@ -162,9 +178,9 @@ class Graph:
             return {}
         return {node: _copy(v) for node, v in zip(self.nodes, self._values)}
 
-    def grad(self, which: Node | str) -> Value:
+    def grad(self, which: Node | str = MISSING) -> Value:
         """∂output/∂node from the last backward() (an array of your own)."""
-        node = self.node(which)
+        node = self.node(which, "grad(node)")
         if self._grads is None:
             raise OrderError(f"grad({node.name!r}): call backward() after forward(...) first")
         return _copy(self._grads[self.position[node]])
@@ -223,12 +239,16 @@ class Graph:
 
     # --- backward ----------------------------------------------------------------------------
 
-    def backward(self, record: Callable[..., None] | None = None) -> Gradients:
-        """∂output/∂node for every node of the last forward pass: the chain rule, applied in
-        reverse topological order. Each op passes to each of its inputs the upstream gradient
-        times its local derivative (the op's vector-Jacobian product); a node used by several
-        consumers adds up what each one passes. `record(consumer, slot, input, upstream,
-        contribution, total)` sees every edge as it is used. Returns {node: gradient}."""
+    def backward(self, /, *given: Any, record: Callable[..., None] | None = None,
+                 **inputs: Any) -> Gradients:
+        """∂output/∂node for every node of the last forward pass, by the chain rule in reverse
+        topological order: each op passes each input the upstream gradient times its local
+        derivative (the op's vector-Jacobian product), and an input used by several consumers
+        adds up what they pass. Returns {node: gradient}. `record(consumer, slot, input,
+        upstream, contribution, total)`, if given, sees every edge as it is used."""
+        if given or inputs:
+            raise InputError("backward() takes no inputs: it differentiates the last forward "
+                             "pass; call forward(x=...) first, then backward()")
         values = self._pass("backward()")
         if type(values[-1]) is not float:
             raise ShapeError(f"backward() needs a scalar output, but node {self.output.name!r} "
@@ -259,10 +279,10 @@ class Graph:
         self.grads = Gradients(self.position, grads)
         return self.grads
 
-    def local_derivatives(self, node: Node | str) -> tuple:
+    def local_derivatives(self, node: Node | str = MISSING) -> tuple:
         """∂node/∂input for each input of `node`, at the last forward's values (finite, or a
         DomainError naming the edge)."""
-        node = self.node(node)
+        node = self.node(node, "local_derivatives(node)")
         values = self._pass("local_derivatives()")
         i = self.position[node]
         xs = [values[j] for j in self.inputs_at[i]]
@@ -276,13 +296,14 @@ class Graph:
             raise edge_failed(node, xs, values[i], 1.0, error, doing="at") from None
         return local
 
-    def descend(self, lr: float) -> None:
+    def descend(self, lr: float = MISSING) -> None:
         """θ ← θ − lr·∂output/∂θ for every Param, from the last backward(): one step of gradient
         descent. A step that overflows raises DomainError and leaves every Param as it was."""
         if self._grads is None:
             raise OrderError("a gradient descent step needs gradients: call backward() first")
         if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not math.isfinite(lr):
-            raise InputError(f"learning rate: expected a finite number, got {short(lr)}")
+            raise InputError(f"descend(lr): the learning rate lr must be a finite number, e.g. "
+                             f"graph.descend(0.1); got {short(lr)}")
         new = []
         with np.errstate(**RAISE):  # an array that overflows raises; a float is checked
             for p in self.params:
@@ -300,10 +321,11 @@ class Graph:
 
     # --- forward mode and paths --------------------------------------------------------------
 
-    def forward_mode(self, wrt: Node | str, index: Any = None, **inputs: Any) -> dict[Node, Value]:
+    def forward_mode(self, wrt: Node | str = MISSING, index: Any = None,
+                     **inputs: Any) -> dict[Node, Value]:
         """d node / d wrt for every node (its tangent), in one forward pass per chosen input.
         For an array leaf, `index` picks the element to differentiate by."""
-        leaf = self.node(wrt)
+        leaf = self.node(wrt, "forward_mode(wrt, ...)")
         if leaf.role not in (INPUT, PARAM):
             raise CompgraphError(f"forward_mode: {leaf.name!r} is not an Input or a Param")
         self.forward(**inputs)
@@ -328,21 +350,21 @@ class Graph:
                 tangents[i] = tangent
         return dict(zip(self.nodes, tangents))
 
-    def count_paths(self, wrt: Node | str) -> int:
+    def count_paths(self, wrt: Node | str = MISSING) -> int:
         """How many paths lead from the output down to `wrt` (exact, without listing them: it can
         be 2^n for n diamonds in a row)."""
-        target = self.position[self.node(wrt)]
+        target = self.position[self.node(wrt, "count_paths(wrt)")]
         counts = [0] * len(self.nodes)
         counts[target] = 1
         for i in range(target + 1, len(self.nodes)):  # (nothing below `wrt` counts)
             counts[i] = sum(counts[j] for j in self.inputs_at[i])
         return counts[-1]
 
-    def paths(self, wrt: Node | str, max_paths: int | None = None) -> list[Path]:
+    def paths(self, wrt: Node | str = MISSING, max_paths: int | None = None) -> list[Path]:
         """Every path from the output down to `wrt`, with the local derivative of each edge, for
         scalar graphs at the last forward's values. The paths' products sum to ∂output/∂wrt.
         Raises SizeError beyond `max_paths` (default compgraph.limits.MAX_PATHS)."""
-        leaf = self.node(wrt)
+        leaf = self.node(wrt, "paths(wrt)")
         values = self._pass("paths()")
         count = self.count_paths(leaf)
         limits.check_size(f"paths() from {self.output.name!r} to {leaf.name!r}", count,

@@ -29,10 +29,10 @@ def to_value(raw: Any, who: str) -> Value:
         raise InputError(f"{who}: value must be finite, got {first_bad(value)}")
     if isinstance(raw, Node):
         raise InputTypeError(f"{who}: got the graph node {raw.name!r}; pass a number or an array")
-    if isinstance(raw, (bool, np.bool_)) or np.asarray(raw).dtype.kind == "b":
-        raise InputTypeError(f"{who}: expected numbers, got booleans {short(raw)}; write 1.0 and "
-                             f"0.0 (or .astype(float)) if you mean numbers")
     try:
+        if isinstance(raw, (bool, np.bool_)) or np.asarray(raw).dtype.kind == "b":
+            raise InputTypeError(f"{who}: expected numbers, got booleans {short(raw)}; write 1.0 "
+                                 f"and 0.0 (or .astype(float)) if you mean numbers")
         if isinstance(raw, numbers.Real):
             value = float(raw)
         else:
@@ -44,7 +44,9 @@ def to_value(raw: Any, who: str) -> Value:
     except OverflowError:
         raise InputError(f"{who}: {short(raw)} is too large for a float (the largest is about "
                          f"1.8e308)") from None
-    except (TypeError, ValueError):
+    except InputTypeError:
+        raise
+    except (TypeError, ValueError):  # (a ragged list is a ValueError)
         raise InputTypeError(f"{who}: expected a number or an array of numbers, got "
                              f"{type(raw).__name__} {short(raw)}") from None
     if not (math.isfinite(value) if type(value) is float else np.isfinite(value).all()):
@@ -62,6 +64,10 @@ def first_bad(value: Value) -> str:
         return repr(value)
     bad = value[~np.isfinite(value)]
     return f"{float(bad.flat[0])!r} among {value.size} elements of shape {value.shape}"
+
+
+class NodeAttributeError(CompgraphError, AttributeError):
+    """An attribute a node does not have (an AttributeError too, so hasattr() works)."""
 
 
 #: numpy functions that have an op of the same meaning: np.sin(x) on a node builds sin(x).
@@ -114,6 +120,7 @@ class Node:
     def __matmul__(self, other: Any) -> Node: return apply("matmul", self, other)
     def __rmatmul__(self, other: Any) -> Node: return apply("matmul", other, self)
     def __neg__(self) -> Node: return apply("neg", self)
+    def __pos__(self) -> Node: return self
 
     def __pow__(self, exponent: Any) -> Node:
         if isinstance(exponent, Node) or not isinstance(exponent, numbers.Real) \
@@ -171,15 +178,36 @@ class Node:
 
     __lt__ = __le__ = __gt__ = __ge__ = _compare
 
+    def sum(self, name: str | None = None) -> Node:
+        """x.sum() is cg.sum(x): every element added into one number."""
+        return apply("sum", self, name=name)
+
+    def mean(self, name: str | None = None) -> Node:
+        """x.mean() is cg.mean(x)."""
+        return apply("mean", self, name=name)
+
+    def __getattr__(self, attribute: str) -> Any:
+        # only for attributes a node does not have: say so in the learner's terms
+        if attribute.startswith("__") or attribute in Node.__slots__:
+            raise AttributeError(attribute)
+        raise NodeAttributeError(f"a node has no attribute {attribute!r} ({self!r}); a node is a "
+                                 f"step of a graph, not an array: after graph.forward(...), "
+                                 f"graph.value(node) is its value"
+                                 + ("; compgraph has no transpose op (matmul transposes in "
+                                    "backward by itself)" if attribute == "T" else ""))
+
     def __float__(self) -> float:
         raise self._not_an_op("float()", "a node has no value until a graph runs it; after "
                               "graph.forward(...), graph.value(node) gives it")
+
+    __int__ = __index__ = __float__
 
     def _no_such_op(self, *other: Any) -> Node:
         raise self._not_an_op("//, % or round()", "compgraph has no such op (their derivative "
                               "is 0 almost everywhere); define one with cg.new_op if you need it")
 
     __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = __round__ = _no_such_op
+    __divmod__ = __rdivmod__ = _no_such_op
 
     def __bool__(self) -> bool:
         return True  # a node is a thing, not a number (and len() below is not its truth)

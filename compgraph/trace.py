@@ -111,7 +111,10 @@ def edge_text(consumer: Node, slot: int, values: Mapping[Node, Value],
             return label + note
         if placeholder is not None:
             return f"{label} = {placeholder}{note}"
-        number = fmt(_local_number(consumer, slot, above, [values[c] for c in consumer.children]))
+        local = _local_number(consumer, slot, above, [values[c] for c in consumer.children])
+        if not np.isfinite(local):
+            return f"{label}: not finite here{note}"
+        number = fmt(local)
         same = number.replace("-", "−") == label  # "−1" already says it
         return (label if same else f"{label} = {number}") + note
     return f"{label}{note}\n{input_.name} is {shape_text(below)}"
