@@ -306,7 +306,9 @@ def cross_entropy(theta1: np.ndarray, theta2: np.ndarray, X: np.ndarray = XOR_X,
 class RNN:
     """h_t = tanh(w·h_(t−1) + u·x_t + b) for t = 1..T, E = ½(h_T − y)², as one graph in which the
     shared Params w, u, b feed every time step. Per step t the nodes are wh(t−1) = w·h_(t−1),
-    ux(t) = u·x_t, s(t) = their sum, a(t) = s(t) + b and h(t) = tanh(a(t))."""
+    ux(t) = u·x_t, in(t) = ux(t) + b (what the input brings), a(t) = wh(t−1) + in(t) and
+    h(t) = tanh(a(t)). Built with copies=True, step t uses its own copies w(t), u(t), b(t) of the
+    shared Params (ws[t], us[t], bs[t]); otherwise ws[t] is w itself, and so on."""
 
     graph: Graph
     T: int
@@ -317,6 +319,9 @@ class RNN:
     a: list[Node]   # a[t] is the pre-activation of step t (a[0] is None)
     y: Node
     E: Node
+    ws: list[Node] = field(default_factory=list)   # ws[t]: the w that step t uses (ws[0] None)
+    us: list[Node] = field(default_factory=list)
+    bs: list[Node] = field(default_factory=list)
 
     def feed(self, xs: Sequence[float], y: float, h0: float = 0.0) -> dict[str, float]:
         """The inputs of forward() as keywords: h0, x1..xT and y."""
@@ -328,21 +333,32 @@ class RNN:
                 "y": float(y)}
 
 
-def rnn(T: int = 4, w: float = 0.5, u: float = 1.0, b: float = 0.0) -> RNN:
-    """A scalar tanh RNN unrolled over T time steps; inputs h0, x1..xT and the target y."""
+def rnn(T: int = 4, w: float = 0.5, u: float = 1.0, b: float = 0.0, copies: bool = False) -> RNN:
+    """A scalar tanh RNN unrolled over T time steps; inputs h0, x1..xT and the target y.
+
+    copies=True gives every time step t its own copy of each shared Param, named w{t}, u{t} and
+    b{t} (cg.copy: the same value, local derivative 1). A picture then shows at every step the
+    weights that step uses, each with its own gradient, and the gradient of the shared w is the
+    sum of its copies' gradients. The values and gradients of all other nodes are the same either
+    way."""
     if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
         raise InputError(f"rnn(T): T is the number of time steps, a whole number ≥ 1; got {T!r}")
     w_, u_, b_ = Param("w", float(w)), Param("u", float(u)), Param("b", float(b))
     h: list[Node] = [Input("h0")]
     a: list[Node | None] = [None]
+    ws: list[Node | None] = [None]
+    us: list[Node | None] = [None]
+    bs: list[Node | None] = [None]
     for t in range(1, T + 1):
-        x = Input(f"x{t}")
-        s = F.add(F.mul(w_, h[-1], name=f"wh{t - 1}"), F.mul(u_, x, name=f"ux{t}"), name=f"s{t}")
-        a.append(F.add(s, b_, name=f"a{t}"))
+        for shared, used in ((w_, ws), (u_, us), (b_, bs)):
+            used.append(F.copy(shared, name=f"{shared.name}{t}") if copies else shared)
+        wh = F.mul(ws[t], h[-1], name=f"wh{t - 1}")
+        came_in = F.add(F.mul(us[t], Input(f"x{t}"), name=f"ux{t}"), bs[t], name=f"in{t}")
+        a.append(F.add(wh, came_in, name=f"a{t}"))
         h.append(F.tanh(a[-1], name=f"h{t}"))
     y = Input("y")
     E = F.squared_error(h[-1], y, name="E")
-    return RNN(Graph(E), int(T), w_, u_, b_, h, a, y, E)
+    return RNN(Graph(E), int(T), w_, u_, b_, h, a, y, E, ws, us, bs)
 
 
 def rnn_states(xs: Sequence[float], w: float, u: float, b: float, h0: float = 0.0) -> np.ndarray:
