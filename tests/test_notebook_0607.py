@@ -265,7 +265,8 @@ def test_vanishing_and_exploding_regimes():
     fig, ax = plt.subplots()
     sizes = cg.plots.state_gradient_sizes(ax, [0.5, 0.9, 1.5, 3.0], xs)
     plt.close(fig)
-    assert sizes[0.5][0] < 1e-3 and sizes[0.9][0] < 1 and sizes[1.5][0] > 50
+    assert round(sizes[0.5][0], 4) == 0.0002 and round(sizes[0.9][0], 2) == 0.28
+    assert sizes[1.5][0] > 50
     assert sizes[3.0][0] < 1e-6                                  # saturated: far below 3^12
     assert np.abs(nn.rnn_states(xs, 3.0, 1.0, 0.0)[-4:]).min() > 0.99
     assert max(sizes, key=lambda w: sizes[w][0]) == 1.5       # the answer to "predict"
