@@ -346,4 +346,72 @@ def check_derivative(derivative: Callable[..., Any], function: Callable[..., Any
                       f"{float(g):.6g} but central differences give {float(numeric):.6g}")
                 return False
     print(f"✓ {what} matches central differences at all {len(points)} points")
+
+
+# --- notebooks 6 and 7 ---
+
+def check_twin_units(right: Any, gap: Any, seed: int = 0, lr: float = 1.0,
+                     epochs: int = 2000) -> bool:
+    """Notebook 6: predictions for twin hidden units. Both hidden units start with the weights of
+    the first one of seed `seed` (θ1's first column, twice; θ2's first row, twice); after `epochs`
+    steps of gradient descent, how many of the four XOR samples are right (`right`), and how far
+    apart are the two columns of θ1, as the largest difference of an entry (`gap`)?"""
+    from .check import check_answer
+    from .nn import XOR_X, XOR_Y, init_sigmoid_params, sigmoid_net
+
+    if right is None and gap is None:
+        print("✗ no predictions yet (replace both Nones with your numbers)")
+        return False
+    theta1, theta2 = init_sigmoid_params(seed)
+    net = sigmoid_net(np.repeat(theta1[:, :1], 2, axis=1),
+                      np.array([theta2[0], theta2[0], theta2[2]]))
+    for _ in range(epochs):
+        net.graph.forward(X=XOR_X, y=XOR_Y)
+        net.graph.backward()
+        net.graph.descend(lr)
+    net.graph.forward(X=XOR_X, y=XOR_Y)
+    correct = int(np.sum((net.L3.value > 0.5) == (XOR_Y > 0.5)))
+    apart = float(np.max(np.abs(net.theta1.value[:, 0] - net.theta1.value[:, 1])))
+    first = check_answer(right, correct, what=f"samples right after {epochs} epochs")
+    second = check_answer(gap, apart, what="largest difference between the two columns of θ1",
+                          rtol=1e-6)   # (an absolute 1e-9 too: rounding may leave a trace)
+    return first and second
+
+
+def check_rescue(eta: Any, seed: int = 6, epochs: int = 2000) -> bool:
+    """Notebook 6: does seed `seed` learn XOR (4/4 after `epochs` epochs) with learning rate
+    `eta`? Trains it with cg.nn.train_xor and says how it ended."""
+    from .nn import train_xor
+
+    if eta is None:
+        print("✗ no learning rate yet (replace None with a positive number)")
+        return False
+    run = train_xor(seed, eta, epochs)
+    if run.correct() == 4:
+        print(f"✓ with η = {eta:g} seed {seed} learns XOR (4/4 from epoch "
+              f"{run.first_correct_epoch()})")
+        return True
+    print(f"✗ with η = {eta:g} seed {seed} ends at {run.correct()}/4 after {epochs} epochs; try "
+          f"another η")
+    return False
+
+
+def check_bptt_w(bptt_w: Callable[..., Any]) -> bool:
+    """Notebook 7: a hand-written backprop through time, bptt_w(xs, hs, w, y) → ∂E/∂w for the
+    tanh RNN with E = ½(h_T − y)², against the engine on two sequences: the notebook's example
+    (T = 4, h0 = 0) and one with T = 5 and a state h0 ≠ 0 to start from."""
+    from .nn import rnn, rnn_states
+
+    cases = [(np.round(np.random.default_rng(0).normal(size=4), 2), 0.8, 1.0, 0.1, 0.5, 0.0),
+             (np.round(np.random.default_rng(1).normal(size=5), 2), -1.3, 0.7, -0.2, 0.3, 0.4)]
+    for k, (xs, w, u, b, y, h0) in enumerate(cases, 1):
+        net = rnn(len(xs), w, u, b)
+        net.graph.forward(**net.feed(xs, y, h0))
+        expected = float(net.graph.backward()[net.w])
+        given = bptt_w(xs, rnn_states(xs, w, u, b, h0), w, y)
+        if given is None or not np.isclose(float(given), expected, rtol=1e-9, atol=1e-12):
+            print(f"✗ bptt_w is not right yet: on sequence {k} (T = {len(xs)}, h0 = {h0:g}) it "
+                  f"gives {given}, the engine {expected:.6g}")
+            return False
+    print("✓ bptt_w gives the engine's ∂E/∂w on both sequences")
     return True

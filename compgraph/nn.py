@@ -303,21 +303,33 @@ def cross_entropy(theta1: np.ndarray, theta2: np.ndarray, X: np.ndarray = XOR_X,
 
 # --- a recurrent net, unrolled in time ----------------------------------------------------------
 
+#: h = tanh(s + i) as one node, for the RNN: "the state is the tanh of what the previous state
+#: brings plus what the input brings". Its local derivative is 1 − h² for both inputs, so the chain
+#: of states carries exactly the factors w and 1 − h_t² of ∂h_T/∂h_t.
+tanh_sum = F.new_op("tanh_sum", lambda s, i: np.tanh(s + i),
+                    lambda out, s, i: (1.0 - out * out, 1.0 - out * out),
+                    formula="tanh({0} + {1})", deriv=("1−{out}²", "1−{out}²"))
+
+
 @dataclass
 class RNN:
     """h_t = tanh(w·h_(t−1) + u·x_t + b) for t = 1..T, E = ½(h_T − y)², as one graph in which the
-    shared Params w, u, b feed every time step. Per step t the nodes are wh(t−1) = w·h_(t−1),
-    ux(t) = u·x_t, s(t) = their sum, a(t) = s(t) + b and h(t) = tanh(a(t))."""
+    shared Params w, u, b feed every time step. Per step t the nodes are wh(t−1) = w·h_(t−1)
+    (what the previous state brings), ux(t) = u·x_t, in(t) = ux(t) + b (what the input brings) and
+    h(t) = tanh(wh(t−1) + in(t)). Built with copies=True, step t uses its own copies w(t), u(t),
+    b(t) of the shared Params (ws[t], us[t], bs[t]); otherwise ws[t] is w itself, and so on."""
 
     graph: Graph
     T: int
     w: Param
     u: Param
     b: Param
-    h: list[Node]   # h[0] is the Input h0, h[t] the state after step t
-    a: list[Node]   # a[t] is the pre-activation of step t (a[0] is None)
+    h: list[Node]    # h[0] is the Input h0, h[t] the state after step t
     y: Node
     E: Node
+    ws: list[Node]   # ws[t]: the node that step t multiplies h_(t−1) by (ws[0] is None)
+    us: list[Node]   # us[t]: the node that step t multiplies x_t by (us[0] is None)
+    bs: list[Node]   # bs[t]: the bias node of step t (bs[0] is None)
 
     def feed(self, xs: Sequence[float], y: float, h0: float = 0.0) -> dict[str, float]:
         """The inputs of forward() as keywords: h0, x1..xT and y."""
@@ -329,21 +341,30 @@ class RNN:
                 "y": float(y)}
 
 
-def rnn(T: int = 4, w: float = 0.5, u: float = 1.0, b: float = 0.0) -> RNN:
-    """A scalar tanh RNN unrolled over T time steps; inputs h0, x1..xT and the target y."""
+def rnn(T: int = 4, w: float = 0.5, u: float = 1.0, b: float = 0.0, copies: bool = False) -> RNN:
+    """A scalar tanh RNN unrolled over T time steps; inputs h0, x1..xT and the target y.
+
+    copies=True gives every time step t its own copy of each shared Param, named w{t}, u{t} and
+    b{t} (cg.copy: the same value, local derivative 1). A picture then shows at every step the
+    weights that step uses, each with its own gradient, and the gradient of the shared w is the
+    sum of its copies' gradients. The values and gradients of all other nodes are the same either
+    way."""
     if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
         raise InputError(f"rnn(T): T is the number of time steps, a whole number ≥ 1; got {T!r}")
     w_, u_, b_ = Param("w", float(w)), Param("u", float(u)), Param("b", float(b))
     h: list[Node] = [Input("h0")]
-    a: list[Node | None] = [None]
+    ws: list[Node | None] = [None]
+    us: list[Node | None] = [None]
+    bs: list[Node | None] = [None]
     for t in range(1, T + 1):
-        x = Input(f"x{t}")
-        s = F.add(F.mul(w_, h[-1], name=f"wh{t - 1}"), F.mul(u_, x, name=f"ux{t}"), name=f"s{t}")
-        a.append(F.add(s, b_, name=f"a{t}"))
-        h.append(F.tanh(a[-1], name=f"h{t}"))
+        for shared, used in ((w_, ws), (u_, us), (b_, bs)):
+            used.append(F.copy(shared, name=f"{shared.name}{t}") if copies else shared)
+        wh = F.mul(ws[t], h[-1], name=f"wh{t - 1}")
+        came_in = F.add(F.mul(us[t], Input(f"x{t}"), name=f"ux{t}"), bs[t], name=f"in{t}")
+        h.append(tanh_sum(wh, came_in, name=f"h{t}"))
     y = Input("y")
     E = F.squared_error(h[-1], y, name="E")
-    return RNN(Graph(E), int(T), w_, u_, b_, h, a, y, E)
+    return RNN(Graph(E), int(T), w_, u_, b_, h, y, E, ws, us, bs)
 
 
 def rnn_states(xs: Sequence[float], w: float, u: float, b: float, h0: float = 0.0) -> np.ndarray:

@@ -219,6 +219,9 @@ class Drawing:
             attrs = {"id": e, "label": HtmlLabel(
                 f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1" '
                 f'BGCOLOR="{LABEL_BACKGROUND}">{cells}</TABLE>')}
+            if parent.op is not None and parent.op.name == "copy":
+                # a copy is drawn beside its consumer: the edge from the shared value may stretch
+                attrs["weight"] = "0"
             state = classes.get(e, "")
             if "cg-current" in state or "cg-path" in state:
                 attrs.update(penwidth="3", style="dashed" if "cg-current" in state else "solid")

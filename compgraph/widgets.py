@@ -114,9 +114,13 @@ class FrontEnd(anywidget.AnyWidget):
         return self.scene["steps"][self.step]["position"]
 
     def __repr__(self) -> str:  # short and stable: the text a plain view shows
-        steps = self.scene.get("steps", [])
-        noun = self.scene.get("noun", "step")
-        return f"<compgraph.{type(self).__name__}: {len(steps)} {noun}s>"
+        return f"<compgraph.{type(self).__name__}: {self._count()}>"
+
+    def _count(self) -> str:
+        """'69 steps', '4 paths': what the widget steps through (a PathExplorer's first choice,
+        all paths at once, is not a path of its own)."""
+        count = self.scene.get("count", len(self.scene.get("steps", [])))
+        return f"{count} {self.scene.get('noun', 'step')}{'' if count == 1 else 's'}"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict]:
         data, meta = super()._repr_mimebundle_(**kwargs)
@@ -126,8 +130,7 @@ class FrontEnd(anywidget.AnyWidget):
         steps = self.scene.get("steps", [])
         if steps and self.scene.get("svg"):
             last = self.picture_at(len(steps) - 1)
-            noun = self.scene.get("noun", "step")
-            caption = (f"{type(self).__name__}: {len(steps)} {noun}s, shown at the last one. "
+            caption = (f"{type(self).__name__}: {self._count()}, shown at the last one. "
                        f"Run the notebook to step through them.")
             data["text/html"] = (f"{img_html(last.svg, last.description)}"
                                  f'<div style="font-size: 12px; font-style: italic">'
@@ -301,7 +304,7 @@ class PathExplorer(FrontEnd):
                               f"PathExplorer: paths from {self.graph.output.name} to "
                               f"{self.leaf.name}"),
                 "base": {"text": base.texts, "cls": base.classes}, "steps": steps,
-                "labels": labels, "noun": "path"}
+                "labels": labels, "noun": "path", "count": len(self.paths)}
 
     def _explanation(self, choice: int) -> str:
         out, leaf = self.graph.output.name, self.leaf.name
