@@ -346,6 +346,7 @@ def check_derivative(derivative: Callable[..., Any], function: Callable[..., Any
                       f"{float(g):.6g} but central differences give {float(numeric):.6g}")
                 return False
     print(f"✓ {what} matches central differences at all {len(points)} points")
+    return True
 
 
 # --- notebooks 6 and 7 ---

@@ -196,8 +196,6 @@ def test_the_path_explorer_view_notebook_2_describes():
     assert '"all 2 paths" view' in prose(NB2)
 
 
-@pytest.mark.xfail(strict=True, reason="the widget's fallback caption counts the 'all paths' "
-                                       "view as a path (compgraph/widgets.py)")
 def test_the_path_explorer_fallback_counts_paths():
     explorer = cg.PathExplorer(classic(), "b", rankdir="BT", a=2, b=1)
     data, _ = explorer._repr_mimebundle_()
