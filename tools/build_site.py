@@ -94,19 +94,34 @@ def rewrite_links(markdown: str, mapping: dict[str, str]) -> str:
     return re.sub(r"(\]\s*)\(([^)\s]+)\)", swap, markdown)
 
 
-def check_widgets(name: str, notebook) -> int:
-    """Every widget view must find its model in the saved widget state, or the page would show
-    an error where the widget should be. Returns how many widget views there are."""
+def prepare_widgets(name: str, notebook) -> int:
+    """Decide, for every widget output, what the page shows. The course's widgets (anywidget:
+    Stepper, PathExplorer, TrainingExplorer) work from their saved state with no kernel, so the
+    page draws them live (the template keeps their still picture for where scripts do not run).
+    Any other widget (an ipywidgets slider whose Python callback redraws a panel) would sit dead
+    without a kernel: the page shows its still picture only. Every widget view must find its
+    model in the saved state, or the page would show an error. Returns how many are live."""
     state = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
-    views = [output.data[WIDGET_VIEW]["model_id"]
-             for cell in notebook.cells if cell.cell_type == "code"
-             for output in cell.get("outputs", []) if WIDGET_VIEW in output.get("data", {})]
-    missing = [model for model in views if model not in state]
-    if missing:
-        raise SiteError(f"{name}: {len(missing)} widget(s) have no saved state (was it saved "
-                        f"from JupyterLab without widget state?). Re-execute it with nbconvert, "
-                        f"as the README says, and build again.")
-    return len(views)
+    live = 0
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            view = output.get("data", {}).get(WIDGET_VIEW)
+            if view is None:
+                continue
+            model = state.get(view["model_id"])
+            if model is None:
+                raise SiteError(f"{name}: a widget has no saved state (was the notebook saved "
+                                f"from JupyterLab without widget state?). Re-execute it with "
+                                f"nbconvert, as the README says, and build again.")
+            if model.get("model_module") == "anywidget":
+                live += 1
+            elif {"text/html", "image/png"} & set(output["data"]):
+                del output["data"][WIDGET_VIEW]  # nbconvert then shows the still picture
+            else:
+                raise SiteError(f"{name}: a {model.get('model_name')} widget has no still "
+                                f"picture to show without a kernel (lessons.with_snapshot gives "
+                                f"it one)")
+    return live
 
 
 def run_links(notebook: str, address, lite: bool) -> list[dict[str, str]]:
@@ -215,7 +230,7 @@ def build(output: Path, lite: bool = False) -> dict:
     env = environment()
     widgets = {}
     for i, (path, notebook) in enumerate(zip(notebooks, loaded)):
-        widgets[path.name] = check_widgets(path.name, notebook)
+        widgets[path.name] = prepare_widgets(path.name, notebook)
         notebook.cells = [cell for cell in notebook.cells
                           if cell.get("id") not in OUR_CELLS
                           and not set(cell.get("metadata", {}).get("tags", [])) & set(OUR_CELLS)]
