@@ -12,6 +12,7 @@ saved widget state needs."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import html.parser
 import http.server
@@ -27,6 +28,7 @@ import nbformat
 import pytest
 from measure import _SCRIPT as MEASURE_SCRIPT
 from measure import GEOMETRY, TEXTS, failing_contrast, summary
+from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
@@ -36,7 +38,8 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 # What a placeholder address looks like: none of these may appear in anything we publish.
 PLACEHOLDERS = re.compile(r"OWNER/REPO|github\.com/OWNER\b|owner\.github\.io|/REPO\b")
-pytestmark = pytest.mark.slow  # builds the JupyterLite site too (conftest.course_site)
+# builds the JupyterLite site too (conftest.course_site), about a minute: CI runs these
+slow = pytest.mark.slow
 
 
 def live_widgets(notebook: Path) -> int:
@@ -71,6 +74,7 @@ class Links(html.parser.HTMLParser):
             self.rel[attrs["rel"]].add(attrs.get("href"))
 
 
+@slow
 def test_every_link_and_asset_of_every_page_is_there(course_site):
     for name in ("index.html", *(p.stem + ".html" for p in NOTEBOOKS)):
         assert (course_site / name).is_file(), name
@@ -93,6 +97,7 @@ def test_every_link_and_asset_of_every_page_is_there(course_site):
     assert outside == [], "links out of the site with no repository set:\n" + summary(outside)
 
 
+@slow
 def test_no_placeholder_address_anywhere(course_site):
     published = [*sorted(course_site.glob("*.html")), ROOT / "README.md", *NOTEBOOKS,
                  *sorted((course_site / "lite").rglob("*.ipynb"))]
@@ -101,6 +106,7 @@ def test_no_placeholder_address_anywhere(course_site):
     assert found == [], summary(found)
 
 
+@slow
 def test_each_notebook_has_a_page_in_order_with_previous_and_next(course_site):
     pages = [course_site / (p.stem + ".html") for p in NOTEBOOKS]
     index = (course_site / "index.html").read_text(encoding="utf-8")
@@ -150,6 +156,36 @@ def test_vendored_versions_fit_the_notebooks_widget_state():
             assert version.lstrip("~^").startswith(major_minor), (module, version)
         else:
             assert (module, version) in loadable, (module, version)
+
+
+# --- the widgets' still pictures, in the kernel --------------------------------------------------
+
+def test_every_widget_output_carries_its_picture_for_views_without_scripts():
+    """One output per widget: the widget view, its still picture as an <img> in text/html (the
+    static pages, an untrusted JupyterLab) and as a PNG (views that show no HTML)."""
+    import compgraph as cg
+    x = cg.Input("x")
+    graph = cg.Graph(cg.exp(cg.sin(cg.square(x, name="h"), name="g"), name="f"))
+    for widget in (cg.Stepper(graph, x=0.5), cg.PathExplorer(graph, "x", x=0.5),
+                   cg.TrainingExplorer(seed=0, lr=1.0, epochs=30)):
+        data, _ = widget._repr_mimebundle_()
+        assert {WIDGET_VIEW, "text/html", "image/png", "text/plain"} <= set(data), type(widget)
+        png = base64.b64decode(data["image/png"])
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) < 120_000, len(png)
+        assert "<img " in data["text/html"]
+
+
+def test_a_widget_is_shown_once_in_a_run_notebook(tmp_path):
+    """Executed as the lead executes the notebooks: each cell that shows a widget has one
+    output (JupyterLab draws the widget from it, a static view its picture; never both)."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import compgraph as cg\nx = cg.Input('x')\n"
+        "graph = cg.Graph(cg.exp(cg.sin(cg.square(x, name='h'), name='g'), name='f'))\n"
+        "cg.Stepper(graph, x=0.5)")])
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    [output] = notebook.cells[0].outputs
+    assert WIDGET_VIEW in output.data and "image/png" in output.data
 
 
 # --- in the browser -----------------------------------------------------------------------------
@@ -276,6 +312,7 @@ def visited(chromium, served):
         ctx.close()
 
 
+@slow
 def test_every_page_loads_from_the_site_alone_without_errors(visited):
     problems = [f"{name}: {what}" for name, seen in visited.items()
                 for what in ([f"asked outside the site for {url}" for url in seen["outside"]]
@@ -286,6 +323,7 @@ def test_every_page_loads_from_the_site_alone_without_errors(visited):
     assert problems == [], summary(problems)
 
 
+@slow
 def test_every_formula_is_typeset(visited):
     problems = [f"{name}: raw {raw!r}" for name, seen in visited.items()
                 for raw in seen["math"]["raw"]]
@@ -296,6 +334,7 @@ def test_every_formula_is_typeset(visited):
         assert visited[path.stem + ".html"]["math"]["typeset"] > 0, path.name
 
 
+@slow
 def test_every_widget_steps_in_every_page(visited):
     for path in NOTEBOOKS:
         seen = visited[path.stem + ".html"]
@@ -305,12 +344,14 @@ def test_every_widget_steps_in_every_page(visited):
     assert problems == [], summary(problems)
 
 
+@slow
 def test_text_contrast(visited):
     problems = [f"{name} {line}" for name, seen in visited.items()
                 for line in failing_contrast(seen["texts"])]
     assert problems == [], summary(problems)
 
 
+@slow
 def test_nothing_clipped_at_800_px(visited):
     problems = []
     for name, seen in visited.items():
@@ -322,6 +363,7 @@ def test_nothing_clipped_at_800_px(visited):
     assert problems == [], summary(problems)
 
 
+@slow
 def test_without_javascript_every_widget_output_shows_its_picture(chromium, served):
     ctx = context(chromium, served, viewport={"width": 1200, "height": 900},
                   java_script_enabled=False)
