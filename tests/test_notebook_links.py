@@ -33,7 +33,8 @@ def links():
     return module
 
 
-PLACEHOLDERS = re.compile(r"OWNER/REPO|github\.com/OWNER\b|owner\.github\.io|/REPO\b")
+PLACEHOLDERS = re.compile(r"OWNER/REPO|github\.com/OWNER\b|(?<![<\w-])owner\.github\.io|"
+                          r"github\.io/REPO\b")
 
 
 def with_address(pyproject: str, address: str | None) -> str:

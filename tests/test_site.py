@@ -37,7 +37,8 @@ PAGES = ["index.html", "notation.html", "licenses.html",
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 # What a placeholder address looks like: none of these may appear in anything we publish.
-PLACEHOLDERS = re.compile(r"OWNER/REPO|github\.com/OWNER\b|owner\.github\.io|/REPO\b")
+PLACEHOLDERS = re.compile(r"OWNER/REPO|github\.com/OWNER\b|(?<![<\w-])owner\.github\.io|"
+                          r"github\.io/REPO\b")
 # builds the JupyterLite site too (conftest.course_site), about a minute: CI runs these
 slow = pytest.mark.slow
 
