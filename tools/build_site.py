@@ -50,8 +50,8 @@ class SiteError(Exception):
     """Something in the notebooks that would make a broken page: the build stops and says what."""
 
 
-def course_notebooks() -> list[Path]:
-    return sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))
+def course_notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
+    return sorted(folder.glob("[0-9]*.ipynb"))
 
 
 def heading(cells: list) -> str:
@@ -207,8 +207,9 @@ def plain_page(env, output: Path, name: str, title: str, body: str, site: dict) 
     (output / name).write_text(page, encoding="utf-8")
 
 
-def build(output: Path, lite: bool = False) -> dict:
-    """Write the site into `output` (emptied first, except lite/). Returns what was built."""
+def build(output: Path, lite: bool = False, folder: Path = NOTEBOOKS) -> dict:
+    """Write the site into `output` (emptied first, except lite/) from the notebooks in `folder`.
+    Returns what was built."""
     import nbformat
 
     started = time.monotonic()
@@ -218,9 +219,9 @@ def build(output: Path, lite: bool = False) -> dict:
             continue
         shutil.rmtree(item) if item.is_dir() else item.unlink()
     address = notebook_links.repository(ROOT / "pyproject.toml")
-    notebooks = course_notebooks()
+    notebooks = course_notebooks(folder)
     if not notebooks:
-        raise SiteError(f"no notebooks in {NOTEBOOKS}")
+        raise SiteError(f"no notebooks in {folder}")
     mapping = page_links(notebooks)
     loaded = [nbformat.read(path, as_version=4) for path in notebooks]
     titles = [heading(nb.cells) for nb in loaded]
@@ -241,13 +242,12 @@ def build(output: Path, lite: bool = False) -> dict:
         site = {"course": COURSE, "description": re.sub(r"\s+", " ", intro(notebook.cells))[:300],
                 "prev": entries[i - 1] if i else None,
                 "next": entries[i + 1] if i + 1 < len(entries) else None,
-                "position": f"notebook {i + 1} of {len(entries)}",
                 "run": run_links(path.name, address, lite), "local": LOCAL,
                 "credits": credits(address)}
         body, _ = export.from_notebook_node(notebook, resources={"cg": site})
         (output / entries[i]["href"]).write_text(body, encoding="utf-8")
 
-    site = {"course": COURSE, "prev": None, "next": None, "position": "", "run": [],
+    site = {"course": COURSE, "prev": None, "next": None, "run": [],
             "local": LOCAL, "credits": credits(address)}
     contents = [{**entry, "intro": markdown_html(rewrite_links(intro(nb.cells), mapping)),
                  "run": run_links(path.name, address, lite)}
@@ -257,7 +257,7 @@ def build(output: Path, lite: bool = False) -> dict:
         pages=notebook_links.pages_url(*address) if address else None,
         first=notebooks[0].name)
     (output / "index.html").write_text(landing, encoding="utf-8")
-    notation = NOTEBOOKS / "NOTATION.md"
+    notation = NOTEBOOKS / "NOTATION.md"  # the table of symbols, from the repository
     plain_page(env, output, "notation.html", "Symbols",
                markdown_html(rewrite_links(notation.read_text(encoding="utf-8"), mapping)), site)
     record = json.loads((VENDOR / "VENDOR.json").read_text())
@@ -276,9 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("output", type=Path, help="the folder to write (emptied first)")
     parser.add_argument("--lite", action="store_true",
                         help="link to a JupyterLite site in <output>/lite")
+    parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS,
+                        help="build from these notebooks (e.g. freshly executed copies) instead "
+                             "of notebooks/")
     args = parser.parse_args(argv)
     try:
-        done = build(args.output.resolve(), lite=args.lite)
+        done = build(args.output.resolve(), lite=args.lite, folder=args.notebooks.resolve())
     except SiteError as error:
         print(f"[compgraph] the site was not built: {error}", file=sys.stderr)
         return 1
