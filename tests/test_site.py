@@ -16,6 +16,7 @@ import base64
 import functools
 import html.parser
 import http.server
+import importlib.util
 import json
 import re
 import subprocess
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from lab import path_without_dot
 from measure import _SCRIPT as MEASURE_SCRIPT
 from measure import GEOMETRY, TEXTS, failing_contrast, summary
 from nbclient import NotebookClient
@@ -387,3 +389,50 @@ def test_without_javascript_every_widget_output_shows_its_picture(chromium, serv
         assert problems == [], summary(problems)
     finally:
         ctx.close()
+
+
+@slow
+def test_a_widget_saved_where_dot_was_missing_draws_and_steps_in_its_page(tmp_path, chromium,
+                                                                          monkeypatch):
+    """A notebook run by a kernel without graphviz's `dot` saves scenes with no SVG: the page lays
+    the graph out itself with the WebAssembly graphviz the site carries (assets/viz.js)."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 1 · Drawn in the browser\n\nThe chain $f = e^{g}$."),
+        nbformat.v4.new_code_cell(
+            "import shutil\nassert shutil.which('dot') is None\nimport compgraph as cg\n"
+            "x = cg.Input('x')\n"
+            "graph = cg.Graph(cg.exp(cg.sin(cg.square(x, name='h'), name='g'), name='f'))\n"
+            "cg.Stepper(graph, x=0.5)")])
+    monkeypatch.setenv("PATH", path_without_dot(tmp_path / "no-dot"))
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbformat.write(notebook, folder / "01_drawn.ipynb")
+    spec = importlib.util.spec_from_file_location("build_site", ROOT / "tools" / "build_site.py")
+    build_site = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_site)
+    site = tmp_path / "site"
+    build_site.build(site, folder=folder)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    ctx = context(chromium, base, viewport={"width": 1200, "height": 900})
+    try:
+        page = ctx.new_page()
+        errors = []
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.goto(f"{base}/01_drawn.html")
+        page.wait_for_function(READY, timeout=30_000)
+        stepped, problems = step_every_widget(page, "01_drawn")
+        assert (stepped, problems, errors, ctx.outside) == (1, [], [], [])
+    finally:
+        ctx.close()
+        server.shutdown()
+        server.server_close()

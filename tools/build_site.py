@@ -186,6 +186,8 @@ def copy_assets(assets: Path) -> None:
     shutil.copytree(VENDOR, assets, ignore=shutil.ignore_patterns("VENDOR.json"))
     for name in ("course.css", "course.js"):
         shutil.copy2(WEB / name, assets / name)
+    # the WebAssembly graphviz, for widgets saved by a kernel without `dot` (course.js)
+    shutil.copy2(ROOT / "compgraph" / "static" / "vendor" / "viz.js", assets / "viz.js")
     # JupyterLab's styles for notebook pages, as nbconvert ships them (from the locked nbconvert)
     import nbconvert
     lab = Path(nbconvert.__file__).parent
@@ -261,8 +263,9 @@ def build(output: Path, lite: bool = False, folder: Path = NOTEBOOKS) -> dict:
     plain_page(env, output, "notation.html", "Symbols",
                markdown_html(rewrite_links(notation.read_text(encoding="utf-8"), mapping)), site)
     record = json.loads((VENDOR / "VENDOR.json").read_text())
+    viz = json.loads((ROOT / "compgraph" / "static" / "vendor" / "VIZ.json").read_text())
     plain_page(env, output, "licenses.html", "What these pages load",
-               env.get_template("licenses.html.j2").render(record=record), site)
+               env.get_template("licenses.html.j2").render(record=record, viz=viz), site)
     copy_assets(output / "assets")
     files = [p for p in output.rglob("*") if p.is_file() and "lite" not in
              p.relative_to(output).parts[:1]]

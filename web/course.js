@@ -1,6 +1,12 @@
 // course.js — the static pages' own script: typeset the math of the Markdown with KaTeX
 // (vendored in assets/katex, loaded before this file). The widgets are drawn by the widget
-// manager (assets/embed-amd.js), which the page starts itself.
+// manager (assets/embed-amd.js), which the page starts itself; a widget saved by a kernel that
+// had no graphviz `dot` lays its graph out in the browser with the WebAssembly graphviz, which
+// here comes from the site (assets/viz.js) instead of from a kernel.
+window.compgraphVizSource = () => fetch("assets/viz.js").then((r) => {
+  if (!r.ok) throw new Error(`assets/viz.js: ${r.status}`);
+  return r.text();
+});
 (function () {
   function typeset() {
     const places = document.querySelectorAll(".jp-RenderedMarkdown, .cg-math");
