@@ -4,8 +4,9 @@ steps with nothing running, and no dead link anywhere.
 The site is built once per session (conftest.course_site: the pages and the JupyterLite site
 beside them, as CI and .github/workflows/pages.yml build it) and served by a plain local web
 server; Chromium aborts every request that goes anywhere else. One browser visits every page once
-in the light scheme at 1200 px (loads, console, math, stepping every widget, contrast), again at
-800 px (nothing clipped), and once with JavaScript off (every widget output shows its picture).
+in the light scheme at 1200 px (loads, console, math, every widget stepped by Next, the → key and
+its step slider, contrast), again at 800 px (nothing clipped), and once with JavaScript off (every
+widget output shows its picture).
 Without a browser: every link and asset of every page resolves inside the folder, no link points
 at a placeholder repository, the vendored files match their record and the versions the notebooks'
 saved widget state needs."""
@@ -248,9 +249,24 @@ PAGE_TEXTS = f"() => {{ {MEASURE_SCRIPT}\nreturn htmlTexts(document.body, 'page'
 DRAWING = """w => [...w.querySelectorAll('.cg-picture, .cg-plot')].map(e => e.innerHTML).join('')"""
 
 
+def changed(page, widget, before: str) -> bool:
+    try:
+        page.wait_for_function(f"([w, before]) => ({DRAWING})(w) !== before",
+                               arg=[widget.element_handle(), before], timeout=5000)
+        return True
+    except Exception:  # playwright's TimeoutError: the caller says what did not change
+        return False
+
+
+# Move a widget's step slider (a Stepper's, or the TrainingExplorer's epoch slider) to its start.
+SLIDE_TO_START = """w => { const s = w.querySelector('input[type=range].cg-slider, input.cg-epoch');
+  if (!s) return false;
+  s.value = s.min; s.dispatchEvent(new Event('input', {bubbles: true})); return true; }"""
+
+
 def step_every_widget(page, name: str) -> tuple[int, list[str]]:
-    """Press Next on every live widget (from the first step if it is shown at its last): the
-    drawing must change. Returns (widgets stepped, problems)."""
+    """On every live widget: Next (from the first step if it is shown at its last), the → key
+    and the step slider must each change the drawing. Returns (widgets stepped, problems)."""
     problems = []
     widgets = page.locator(".cg-live .cg-widget")
     for i in range(widgets.count()):
@@ -265,11 +281,16 @@ def step_every_widget(page, name: str) -> tuple[int, list[str]]:
             widget.locator(".cg-controls button[data-action=first]").first.click()
         before = widget.evaluate(DRAWING)
         nxt.click()
-        try:
-            page.wait_for_function(f"([w, before]) => ({DRAWING})(w) !== before",
-                                   arg=[widget.element_handle(), before], timeout=5000)
-        except Exception:  # playwright's TimeoutError
+        if not changed(page, widget, before):
             problems.append(f"{where}: Next did not change the drawing")
+        before = widget.evaluate(DRAWING)
+        widget.focus()
+        page.keyboard.press("ArrowRight")
+        if not changed(page, widget, before):
+            problems.append(f"{where}: the → key did not change the drawing")
+        before = widget.evaluate(DRAWING)
+        if widget.evaluate(SLIDE_TO_START) and not changed(page, widget, before):
+            problems.append(f"{where}: moving the step slider did not change the drawing")
     return widgets.count(), problems
 
 
