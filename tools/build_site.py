@@ -139,7 +139,7 @@ def run_links(notebook: str, address, lite: bool) -> list[dict[str, str]]:
                       "title": "Google Colab (needs a Google account)"})
     if lite:
         found.append({"text": "download the notebook", "href": f"lite/files/{notebook}",
-                      "title": "the .ipynb file, for your own JupyterLab"})
+                      "title": "the .ipynb file, for your own JupyterLab", "download": notebook})
     return found
 
 
