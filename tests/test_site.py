@@ -128,6 +128,18 @@ def test_each_notebook_has_a_page_in_order_with_previous_and_next(course_site):
         assert "compgraph-setup" not in text and "ModuleNotFoundError" not in text
 
 
+def test_every_widget_in_the_notebooks_can_be_shown_without_a_kernel():
+    """What the site's build warns about: a widget whose state was not saved, or one that is not
+    the course's own (it needs the kernel) and has no still picture beside it."""
+    spec = importlib.util.spec_from_file_location("build_site", ROOT / "tools" / "build_site.py")
+    build_site = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_site)
+    warnings: list[str] = []
+    for path in NOTEBOOKS:
+        build_site.prepare_widgets(path.name, nbformat.read(path, as_version=4), warnings)
+    assert warnings == []
+
+
 def test_vendored_files_match_their_record():
     done = subprocess.run([sys.executable, str(ROOT / "tools" / "vendor_site.py"), "--check"],
                           capture_output=True, text=True)
