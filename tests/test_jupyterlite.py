@@ -153,29 +153,26 @@ def test_the_site_lists_and_opens_every_notebook_in_chromium(served):
             browser.close()
 
 
-def test_without_pyodide_the_learner_is_told_and_sent_to_the_static_page(served):
+def test_without_pyodide_the_learner_is_told_and_sent_to_the_static_page(served, chromium):
     """Every request that leaves the local server is aborted, as where the CDN that serves
     Pyodide cannot be reached: instead of a kernel that never starts, a notice says why and
     links to the notebook's static page, which works."""
-    chromium = os.environ.get("COMPGRAPH_CHROMIUM", "/usr/bin/chromium")
     notebook = NOTEBOOKS[0]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1200, "height": 800})
-            context.route("**/*", lambda route: route.continue_()
-                          if route.request.url.startswith(served + "/") else route.abort())
-            page = context.new_page()
-            page.goto(f"{served}/lite/lab/index.html?path={notebook.name}")
-            notice = page.locator("#cg-offline")
-            expect(notice).to_be_visible(timeout=30_000)
-            expect(notice).to_contain_text("Python cannot start here")
-            expect(notice).to_contain_text("cdn.jsdelivr.net")
-            notice.get_by_role("link", name="the course's web pages").click()
-            page.wait_for_url(f"{served}/{notebook.stem}.html")
-            expect(page.locator(".cg-live .cg-widget").first).to_be_visible(timeout=30_000)
-        finally:
-            browser.close()
+    context = chromium.new_context(viewport={"width": 1200, "height": 800})
+    try:
+        context.route("**/*", lambda route: route.continue_()
+                      if route.request.url.startswith(served + "/") else route.abort())
+        page = context.new_page()
+        page.goto(f"{served}/lite/lab/index.html?path={notebook.name}")
+        notice = page.locator("#cg-offline")
+        expect(notice).to_be_visible(timeout=30_000)
+        expect(notice).to_contain_text("Python cannot start here")
+        expect(notice).to_contain_text("cdn.jsdelivr.net")
+        notice.get_by_role("link", name="the course's web pages").click()
+        page.wait_for_url(f"{served}/{notebook.stem}.html")
+        expect(page.locator(".cg-live .cg-widget").first).to_be_visible(timeout=30_000)
+    finally:
+        context.close()
 
 
 def test_every_app_page_of_the_site_carries_the_notice(site):
