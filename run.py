@@ -3,7 +3,10 @@
 
     python3 run.py lab     # set up, then open JupyterLab on notebooks/
     python3 run.py test    # set up, then run every test (unit, notebooks, browser, Binder, site)
-    python3 run.py lite    # set up, then build the JupyterLite site (the no-install course)
+    python3 run.py site    # set up, then build the course's website in build/site: every
+                           # notebook as a page that steps with nothing running, and the
+                           # JupyterLite site beside it in build/site/lite (--no-lite: pages only)
+    python3 run.py lite    # set up, then build the JupyterLite site alone (the no-install course)
     python3 run.py lock    # re-resolve requirements.lock from pyproject.toml and requirements.txt
                            # (add --upgrade to move every pin to the newest release in range)
     python3 run.py bench   # set up with the benchmark peers, then run benchmarks/ (RESULTS.md)
@@ -24,6 +27,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,6 +49,8 @@ SETUP_LOCK = ROOT / ".venv.setup-lock"  # beside .venv, not in it: it guards .ve
 LITE_CONFIG = ROOT / "lite"
 LITE_OUTPUT = ROOT / "build" / "lite"
 LITE_VENV = ROOT / "build" / "lite-env"  # the site's builder: never in .venv (see lite/)
+SITE_OUTPUT = ROOT / "build" / "site"  # the course's website: static pages, JupyterLite in lite/
+LITE_NOTICE = ROOT / "web" / "lite-offline.js"  # told to the learner where Pyodide is unreachable
 
 # Modules that must import in .venv, with the distribution that provides each (reinstalled when
 # its import fails). jupyterlab and nbconvert take seconds to import, so for them (pure Python) it
@@ -367,6 +373,7 @@ def build_wheel(python: Path, wheel_dir: Path) -> Path:
         source = Path(scratch) / "source"
         shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
             ".git", ".venv", "build", "*.egg-info", "__pycache__", ".*cache", "artifacts", "lite",
+            "web",
             "notebooks", "tests", "benchmarks", "node_modules"))
         uv("build", "--no-config", "--quiet", "--wheel", "--no-build-isolation", "--python",
            python, "--out-dir", source / "dist", source)
@@ -377,9 +384,50 @@ def build_wheel(python: Path, wheel_dir: Path) -> Path:
         return Path(shutil.copy2(wheels[0], wheel_dir))
 
 
-def build_lite(output: Path | None = None) -> Path:
+def pyodide_url(site: Path) -> str:
+    """The address the site's Pyodide kernel loads Pyodide from: the site's setting if it has
+    one, else the default written into the kernel extension's code."""
+    config = json.loads((site / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    kernel = config.get("litePluginSettings", {}).get(
+        "@jupyterlite/pyodide-kernel-extension:kernel", {})
+    if kernel.get("pyodideUrl"):
+        return kernel["pyodideUrl"]
+    for script in sorted((site / "extensions" / "@jupyterlite" / "pyodide-kernel-extension"
+                          / "static").glob("*.js")):
+        found = re.search(r'pyodideUrl\|\|"(https://[^"]+)"', script.read_text(errors="replace"))
+        if found:
+            return found[1]
+    sys.exit("[compgraph] could not find where the Pyodide kernel loads Pyodide from; the "
+             "notice for learners offline (web/lite-offline.js) needs it")
+
+
+def add_offline_notice(site: Path, pages: str | None) -> int:
+    """Put web/lite-offline.js into every app page of the JupyterLite site (those that start
+    JupyterLite: they carry its config), so that a learner whose browser cannot download Pyodide
+    is told so, and pointed to the static pages (`pages`: their folder, relative to the site's
+    root; None when there are none). Returns how many pages got it."""
+    source = LITE_NOTICE.read_text(encoding="utf-8").replace("__PYODIDE_URL__",
+                                                             pyodide_url(site))
+    done = 0
+    for page in sorted(site.rglob("index.html")):
+        text = page.read_text(encoding="utf-8")
+        if 'id="jupyter-config-data"' not in text or "</body>" not in text:
+            continue
+        depth = len(page.parent.relative_to(site).parts)
+        here = "" if pages is None else "../" * depth + pages
+        script = source.replace("__PAGES__", here)
+        page.write_text(text.replace("</body>", f"<script>\n{script}</script>\n</body>", 1),
+                        encoding="utf-8")
+        done += 1
+    if not done:
+        sys.exit("[compgraph] no JupyterLite app page found to carry the offline notice")
+    return done
+
+
+def build_lite(output: Path | None = None, pages: str | None = None) -> Path:
     """Build the JupyterLite site: every notebook, and this package as a wheel in the site's own
-    package index (piplite), so `%pip install compgraph` in the browser finds it."""
+    package index (piplite), so `%pip install compgraph` in the browser finds it. `pages`: where
+    the course's static pages are, relative to the site (run.py site: "../")."""
     output = Path(output or LITE_OUTPUT).resolve()
     with setup_lock():
         python = ensure_lite_env()
@@ -393,11 +441,28 @@ def build_lite(output: Path | None = None) -> Path:
         "--output-dir", output, "--piplite-wheels", wheel, *contents, cwd=work,
         env={**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}"})
     shutil.rmtree(work, ignore_errors=True)
+    add_offline_notice(output, pages)
+    return output
+
+
+def build_site(output: Path | None = None, lite: bool = True) -> Path:
+    """The course's website: tools/build_site.py writes the static pages, and the JupyterLite
+    site goes beside them in lite/ (linked from every page)."""
+    output = Path(output or SITE_OUTPUT).resolve()
+    started = time.monotonic()
+    if lite:
+        build_lite(output / "lite", pages="../")
+    else:
+        shutil.rmtree(output / "lite", ignore_errors=True)
+    run(PYTHON, ROOT / "tools" / "build_site.py", output, *(["--lite"] if lite else []))
+    size = sum(p.stat().st_size for p in output.rglob("*") if p.is_file())
+    say(f"the site is in {output}: {size / 1e6:.0f} MB, built in "
+        f"{time.monotonic() - started:.0f} s")
     return output
 
 
 def main(argv: list[str]) -> int:
-    actions = ("lab", "test", "lite", "lock", "bench")
+    actions = ("lab", "test", "site", "lite", "lock", "bench")
     if not argv or argv[0] not in actions:
         print(__doc__)
         return 2
@@ -405,7 +470,7 @@ def main(argv: list[str]) -> int:
     if action == "lock":
         ensure_venv()
         return relock(extra)
-    if action == "lite":  # the site needs neither dot nor a browser to be built
+    if action in ("site", "lite"):  # the sites need neither dot nor a browser to be built
         ensure_venv()
     else:
         setup(for_tests=action == "test")
@@ -416,6 +481,13 @@ def main(argv: list[str]) -> int:
         as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
         return subprocess.call([str(BIN / "jupyter"), "lab", "--notebook-dir",
                                 str(ROOT / "notebooks"), *as_root, *extra], env=env, cwd=ROOT)
+    if action == "site":
+        paths = [arg for arg in extra if not arg.startswith("-")]
+        output = build_site(Path(paths[0]) if paths else None, lite="--no-lite" not in extra)
+        say(f"publish that folder on any static host (.github/workflows/pages.yml does, on GitHub "
+            f"Pages), or try it with\n    {PYTHON} -m http.server --directory '{output}' 8000"
+            f"   (then open http://localhost:8000/)")
+        return 0
     if action == "lite":
         output = build_lite(Path(extra[0]) if extra else None)
         say(f"the site is in {output}: publish that folder on any static host, or try it with\n"

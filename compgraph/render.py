@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import re
 from functools import cache
 from importlib import resources
@@ -118,6 +119,23 @@ class Picture:
             return self.svg if encoding else self.svg.encode()
         out = run_dot_bytes(self.source, format)
         return out.decode(encoding) if encoding else out
+
+    def png(self, colours: int = 64) -> bytes:
+        """A small PNG of the picture (dot draws it at 96 dpi on white, then it is reduced to
+        `colours` colours: about a quarter of the size, the text as sharp), for views that show
+        images but no HTML. The states' highlights are drawn as plain graphviz colours."""
+        raw = run_dot_bytes(self.source, "png")
+        try:
+            from PIL import Image  # matplotlib's own dependency
+        except ImportError:
+            return raw
+        image = Image.open(io.BytesIO(raw)).convert("RGBA")
+        flat = Image.new("RGBA", image.size, "white")
+        flat.alpha_composite(image)
+        out = io.BytesIO()
+        flat.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE, colors=colours).save(
+            out, "PNG", optimize=True)
+        return out.getvalue()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         text = repr(self)

@@ -405,9 +405,12 @@ class TrainingExplorer(anywidget.AnyWidget):
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict]:
         data, meta = super()._repr_mimebundle_(**kwargs)
         data["text/plain"] = repr(self)
-        # where widgets cannot run (an untrusted notebook, a preview): the plots at the last
-        # epoch as a PNG, which every notebook view shows
-        data["text/html"] = fallback_html(self.history, self.data)
+        # where widgets cannot run (an untrusted notebook, a static page, a preview): the plots
+        # at the last epoch as a PNG, in text/html with a line of text, and on its own for views
+        # that show no HTML
+        png = fallback_png(self.history)
+        data["text/html"] = fallback_html(self.history, self.data, png)
+        data["image/png"] = base64.b64encode(png).decode("ascii")
         return data, meta
 
     def export_html(self, path: str | Path) -> Path:
@@ -422,9 +425,8 @@ class TrainingExplorer(anywidget.AnyWidget):
         return standalone_html(self.payload, title)
 
 
-def fallback_html(history: nn.History, data: dict[str, Any]) -> str:
-    """The loss curve and the decision boundary at the last epoch as a PNG <img>, with a line of
-    text: the explorer's picture for views that cannot run widgets."""
+def fallback_png(history: nn.History) -> bytes:
+    """The loss curve and the decision boundary at the last epoch, as a PNG."""
     from matplotlib.figure import Figure  # a Figure of its own: no pyplot state, no display
 
     from . import plots
@@ -437,7 +439,14 @@ def fallback_html(history: nn.History, data: dict[str, Any]) -> str:
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    image = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()
+
+
+def fallback_html(history: nn.History, data: dict[str, Any], png: bytes | None = None) -> str:
+    """The loss curve and the decision boundary at the last epoch as a PNG <img>, with a line of
+    text: the explorer's picture for views that cannot run widgets."""
+    last = len(history.losses) - 1
+    image = base64.b64encode(png or fallback_png(history)).decode("ascii")
     words = (f"TrainingExplorer: epoch {last}, cost C = {data['lossTexts'][-1]}, "
              f"{data['correct'][-1]}/4 correct. Run the cell to explore the epochs.")
     return (f'<div><p>{html.escape(words)}</p><img src="data:image/png;base64,{image}" '

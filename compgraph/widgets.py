@@ -11,6 +11,7 @@ All share one front end (compgraph/static: plain ES modules, no build step) thro
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import json
@@ -125,8 +126,11 @@ class FrontEnd(anywidget.AnyWidget):
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict]:
         data, meta = super()._repr_mimebundle_(**kwargs)
         data["text/plain"] = repr(self)
-        # Where widgets cannot run (an untrusted notebook, a preview): the last step's picture,
-        # where everything is known, and a line saying how to step through it.
+        # Where widgets cannot run (an untrusted notebook, a static page, a preview): the last
+        # step's picture, where everything is known, with a line saying how to step through it
+        # (text/html: an <img> of the SVG), and the same picture as a PNG for views that show
+        # no HTML (a PDF, a Markdown export). One output: a view that runs the widget shows the
+        # widget instead, never both.
         steps = self.scene.get("steps", [])
         if steps and self.scene.get("svg"):
             last = self.picture_at(len(steps) - 1)
@@ -135,6 +139,10 @@ class FrontEnd(anywidget.AnyWidget):
             data["text/html"] = (f"{img_html(last.svg, last.description)}"
                                  f'<div style="font-size: 12px; font-style: italic">'
                                  f"{html.escape(caption)}</div>")
+            try:
+                data["image/png"] = base64.b64encode(last.png()).decode("ascii")
+            except CompgraphError:  # dot failed to draw a PNG: the HTML picture stands
+                pass
         return data, meta
 
     def export_html(self, path: str | Path) -> Path:

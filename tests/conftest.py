@@ -7,6 +7,12 @@ because timing on shared CI machines varies.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 from helpers import GRAPH_FEATURES, GRAPHS_CHECKED
 from hypothesis import HealthCheck, settings
@@ -25,6 +31,9 @@ settings.load_profile("compgraph")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if SITE_BUILD:
+        terminalreporter.write_line(f"python3 run.py site: {SITE_BUILD['seconds']:.0f} s, "
+                                    f"{SITE_BUILD['bytes'] / 1e6:.0f} MB")
     total = sum(GRAPHS_CHECKED.values())
     if total:
         parts = ", ".join(f"{name}: {n}" for name, n in sorted(GRAPHS_CHECKED.items()))
@@ -46,3 +55,25 @@ def chromium():
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     yield from serve(tmp_path_factory.mktemp("browser"), "lab", hide_dot=True)
+
+
+# The course's website, built once per session as CI and .github/workflows/pages.yml build it
+# (`python3 run.py site`: the static pages, and the JupyterLite site in lite/), for
+# test_site.py and test_jupyterlite.py. COMPGRAPH_SITE=<folder> checks a site built before
+# instead (quicker while working on the pages; CI always builds).
+SITE_BUILD: dict = {}
+
+
+@pytest.fixture(scope="session")
+def course_site(tmp_path_factory) -> Path:
+    if os.environ.get("COMPGRAPH_SITE"):
+        return Path(os.environ["COMPGRAPH_SITE"]).resolve()
+    output = tmp_path_factory.mktemp("site") / "site"
+    root = Path(__file__).resolve().parent.parent
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, str(root / "run.py"), "site", str(output)],
+                          capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
+    SITE_BUILD.update(seconds=time.monotonic() - started, bytes=sum(
+        p.stat().st_size for p in output.rglob("*") if p.is_file()))
+    return output

@@ -1,11 +1,14 @@
-"""The JupyterLite site (`python3 run.py lite`): the course in a browser tab, nothing to install.
+"""The JupyterLite site: the course in a browser tab, nothing to install. It is built as
+`python3 run.py site` builds it for publishing, in lite/ beside the static pages (conftest's
+course_site, shared with test_site.py).
 
-What is checked here, offline: the build succeeds and holds every notebook and the package's
-wheel in the site's own package index; the site, served by a plain static HTTP server, opens in
-Chromium, lists every notebook and opens each one; the wheel installs and imports in a plain
-virtual environment with no graphviz `dot` on PATH. Not checked: running a notebook in the
-browser, because the Pyodide kernel downloads Pyodide, numpy and matplotlib from the internet when
-it starts, which this machine cannot reach (the README says so)."""
+What is checked here, offline: the build holds every notebook and the package's wheel in the
+site's own package index; the site, served by a plain static HTTP server, opens in Chromium, lists
+every notebook and opens each one, with no pop-up about Jupyter news; where Pyodide cannot be
+downloaded, a notice says so and links to the notebook's static page; the wheel installs and
+imports in a plain virtual environment with no graphviz `dot` on PATH. Not checked: running a
+notebook in the browser, because the Pyodide kernel downloads Pyodide, numpy and matplotlib from
+the internet when it starts, which this machine cannot reach (the README says so)."""
 
 from __future__ import annotations
 
@@ -32,22 +35,19 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    output = tmp_path_factory.mktemp("lite") / "site"
-    done = subprocess.run([sys.executable, str(ROOT / "run.py"), "lite", str(output)],
-                          capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
-    return output
+def site(course_site) -> Path:
+    return course_site / "lite"
 
 
 @pytest.fixture(scope="module")
-def served(site):
+def served(course_site):
+    """The whole published folder: the static pages, and JupyterLite in lite/."""
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(Quiet, directory=str(site)))
+                                             functools.partial(Quiet, directory=str(course_site)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -126,7 +126,7 @@ def test_the_site_lists_and_opens_every_notebook_in_chromium(served):
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(f"{served}/lab/index.html")
+            page.goto(f"{served}/lite/lab/index.html")
             listing = page.locator(".jp-DirListing-content .jp-DirListing-itemText")
             expect(listing.first).to_be_visible(timeout=60_000)
             names = sorted(listing.all_inner_texts())
@@ -147,16 +147,64 @@ def test_the_site_lists_and_opens_every_notebook_in_chromium(served):
                                      for line in cell.source.splitlines() if line.startswith("# "))
                 words = " ".join(first_heading.split()[:3])
                 expect(panel.locator(".jp-RenderedMarkdown h1").first).to_contain_text(words)
+            # JupyterLab's "get notified about official Jupyter news?" never covers the lesson
+            assert page.get_by_text("Jupyter news").count() == 0
         finally:
             browser.close()
+
+
+def test_without_pyodide_the_learner_is_told_and_sent_to_the_static_page(served, chromium):
+    """Every request that leaves the local server is aborted, as where the CDN that serves
+    Pyodide cannot be reached: instead of a kernel that never starts, a notice says why and
+    links to the notebook's static page, which works."""
+    notebook = NOTEBOOKS[0]
+    context = chromium.new_context(viewport={"width": 1200, "height": 800})
+    try:
+        context.route("**/*", lambda route: route.continue_()
+                      if route.request.url.startswith(served + "/") else route.abort())
+        page = context.new_page()
+        page.goto(f"{served}/lite/lab/index.html?path={notebook.name}")
+        notice = page.locator("#cg-offline")
+        expect(notice).to_be_visible(timeout=30_000)
+        expect(notice).to_contain_text("Python cannot start here")
+        expect(notice).to_contain_text("cdn.jsdelivr.net")
+        notice.get_by_role("link", name="the course's web pages").click()
+        page.wait_for_url(f"{served}/{notebook.stem}.html")
+        expect(page.locator(".cg-live .cg-widget").first).to_be_visible(timeout=30_000)
+    finally:
+        context.close()
+
+
+def test_every_app_page_of_the_site_carries_the_notice(site):
+    # the app pages (the site's root index.html only sends the browser on to lab/)
+    pages = [page for page in sorted(site.rglob("index.html"))
+             if 'id="jupyter-config-data"' in (text := page.read_text(encoding="utf-8"))
+             and "</body>" in text]
+    assert {page.parent.name for page in pages} >= {"lab", "notebooks", "tree"}
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert 'const PYODIDE_URL = "https://' in text and "__PAGES__" not in text, page
+        assert 'const PAGES = "../../"' in text, page  # from lite/<app>/ up to the pages
+
+
+def test_no_news_prompt_in_any_jupyterlab_we_configure(site):
+    """JupyterLab's news prompt is off in the settings run.py lab and Binder install
+    (binder/overrides.json) and in the JupyterLite site (lite/overrides.json, in the build)."""
+    news = {"fetchNews": "false", "checkForUpdates": False}
+    for path in (ROOT / "binder" / "overrides.json", ROOT / "lite" / "overrides.json",
+                 site / "overrides.json"):
+        settings = json.loads(path.read_text())
+        assert settings["@jupyterlab/apputils-extension:notification"] == news, path
+    run_py = (ROOT / "run.py").read_text()
+    assert 'LAB_SETTINGS = ROOT / "binder" / "overrides.json"' in run_py
 
 
 def test_the_pages_workflow_publishes_what_run_py_builds():
     import yaml
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
     steps = workflow["jobs"]["build"]["steps"]
-    assert any(step.get("run") == "python3 run.py lite" for step in steps)
+    assert any(step.get("run") == "python3 run.py site" for step in steps)
     [upload] = [step for step in steps if "upload-pages-artifact" in step.get("uses", "")]
-    assert upload["with"]["path"] == "build/lite"
+    assert upload["with"]["path"] == "build/site"
     run_py = (ROOT / "run.py").read_text()
-    assert 'LITE_OUTPUT = ROOT / "build" / "lite"' in run_py
+    assert 'SITE_OUTPUT = ROOT / "build" / "site"' in run_py

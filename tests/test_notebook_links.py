@@ -2,11 +2,15 @@
 
 Run on a copy of the notebooks and README: the links name the address in pyproject.toml and the
 right notebook, a second run changes nothing, a new address replaces the old everywhere, and the
-install cell prints nothing (and installs nothing) where compgraph imports, as nbval requires."""
+install cell prints nothing (and installs nothing) where compgraph imports, as nbval requires.
+Without an address (as the repository ships) no hosted link is written at all, the install cell
+says how to install instead of installing from nowhere, and nothing anywhere links to a
+placeholder."""
 
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import subprocess
 import sys
@@ -29,14 +33,26 @@ def links():
     return module
 
 
-def copy_of_repository(tmp_path: Path, address: str) -> Path:
+PLACEHOLDERS = re.compile(r"OWNER/REPO|github\.com/OWNER\b|(?<![<\w-])owner\.github\.io|"
+                          r"github\.io/REPO\b")
+
+
+def with_address(pyproject: str, address: str | None) -> str:
+    """pyproject.toml's text with [project.urls] Repository set to `address` (None: unset)."""
+    lines = [line for line in pyproject.splitlines() if not line.startswith("Repository = ")]
+    if address is not None:
+        at = lines.index("[project.urls]") + 1
+        lines.insert(at, f'Repository = "{address}"')
+    return "\n".join(lines) + "\n"
+
+
+def copy_of_repository(tmp_path: Path, address: str | None) -> Path:
     root = tmp_path / "repo"
     shutil.copytree(ROOT / "notebooks", root / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copy2(ROOT / "README.md", root / "README.md")
     pyproject = (ROOT / "pyproject.toml").read_text()
-    old = next(line for line in pyproject.splitlines() if line.startswith("Repository = "))
-    (root / "pyproject.toml").write_text(pyproject.replace(old, f'Repository = "{address}"'))
+    (root / "pyproject.toml").write_text(with_address(pyproject, address))
     return root
 
 
@@ -72,8 +88,9 @@ def test_every_notebook_gets_its_links_and_the_install_cell_once(tmp_path):
         assert f"(https://colab.research.google.com/github/{path})" in link_cell.source
         assert (f"(https://mybinder.org/v2/gh/teach-org/backprop-course/main?urlpath=lab/tree/"
                 f"notebooks/{name})") in link_cell.source
-        assert (f"(https://teach-org.github.io/backprop-course/lab/index.html?path={name})"
-                in link_cell.source)
+        site = "https://teach-org.github.io/backprop-course/"
+        assert f"({site}lite/lab/index.html?path={name})" in link_cell.source
+        assert f"({site}{name.removesuffix('.ipynb')}.html)" in link_cell.source
         assert setup_cell.cell_type == "code" and setup_cell.id == "compgraph-setup"
         assert "compgraph-setup" in setup_cell.metadata["tags"]
         assert "git+https://github.com/teach-org/backprop-course" in setup_cell.source
@@ -86,6 +103,34 @@ def test_every_notebook_gets_its_links_and_the_install_cell_once(tmp_path):
         assert f"colab.research.google.com/github/teach-org/backprop-course/blob/main/" \
                f"notebooks/{name}" in readme
     assert "OWNER/REPO" not in readme
+    assert "https://teach-org.github.io/backprop-course/" in readme  # the pages, for a class
+
+
+def test_without_an_address_nothing_links_to_a_hosted_copy(links, tmp_path):
+    root = copy_of_repository(tmp_path, "https://github.com/someone/course")
+    assert run_script(root).returncode == 0
+    (root / "pyproject.toml").write_text(with_address((root / "pyproject.toml").read_text(), None))
+    done = run_script(root)
+    assert done.returncode == 0 and "no repository address" in done.stdout
+    for path in sorted((root / "notebooks").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        link_cell, setup_cell = notebook.cells[:2]
+        assert "http" not in link_cell.source and "python3 run.py lab" in link_cell.source
+        assert setup_cell.source == links.SETUP_SOURCE_LOCAL
+    readme = (root / "README.md").read_text()
+    assert "someone" not in readme and "mybinder.org/v2" not in readme
+    # the old placeholder counts as no address
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(with_address(pyproject.read_text(), "https://github.com/OWNER/REPO"))
+    assert run_script(root, "--check").returncode == 0
+
+
+def test_nothing_we_ship_links_to_a_placeholder():
+    shipped = [ROOT / "README.md", *sorted((ROOT / "notebooks").glob("*.ipynb")),
+               *sorted((ROOT / "docs").glob("*.md")), ROOT / "pyproject.toml"]
+    found = [f"{path.name}: {match[0]!r}" for path in shipped
+             for match in [PLACEHOLDERS.search(path.read_text(encoding="utf-8"))] if match]
+    assert found == [], found
 
 
 def test_a_second_run_changes_nothing_and_a_new_address_replaces_the_old(tmp_path):
@@ -116,7 +161,7 @@ def test_a_second_run_changes_nothing_and_a_new_address_replaces_the_old(tmp_pat
 def test_a_wrong_address_is_refused(tmp_path):
     root = copy_of_repository(tmp_path, "https://gitlab.com/someone/course")
     done = run_script(root)
-    assert done.returncode != 0 and "https://github.com/OWNER/REPO" in done.stderr
+    assert done.returncode != 0 and "https://github.com/<owner>/<name>" in done.stderr
     assert "gitlab" not in (root / "notebooks" / "01_chain_rule.ipynb").read_text()
 
 
@@ -171,3 +216,11 @@ def test_the_repository_is_current_once_the_links_are_in():
         pytest.skip("the notebooks have no links cells yet (python3 tools/notebook_links.py)")
     done = run_script(ROOT, "--check")
     assert done.returncode == 0, done.stdout
+
+
+def test_without_an_address_the_install_cell_says_how_to_install(links, monkeypatch):
+    python = TransformerManager().transform_cell(links.SETUP_SOURCE_LOCAL)
+    monkeypatch.setitem(sys.modules, "compgraph", None)
+    monkeypatch.setattr(sys, "platform", "linux")
+    with pytest.raises(ModuleNotFoundError, match="python3 run.py lab"):
+        exec(python, {"get_ipython": lambda: None})  # noqa: S102

@@ -4,15 +4,21 @@
     python3 tools/notebook_links.py          # update notebooks/*.ipynb and README.md in place
     python3 tools/notebook_links.py --check  # change nothing; exit 1 if anything is out of date
 
-The address is `[project.urls] Repository` in pyproject.toml (https://github.com/OWNER/REPO); it
-is written nowhere else by hand. At the top of each notebook this keeps two cells, recognised by
-their ids and tags and rewritten in place on every run (running twice changes nothing):
+The address is `Repository = "https://github.com/<owner>/<name>"` under `[project.urls]` in
+pyproject.toml; it is written nowhere else by hand. Without it (the state this repository ships
+in, so that a copy never links to a place that does not exist) no hosted link is written at all:
+only how to run the notebooks locally. With it, the links point at that repository on Colab and
+Binder, and at its GitHub Pages site (`python3 run.py site`, published by
+.github/workflows/pages.yml): the notebooks as web pages at https://<owner>.github.io/<name>/ and
+JupyterLite under lite/. At the top of each notebook this keeps two cells, recognised by their ids
+and tags and rewritten in place on every run (running twice changes nothing):
 
-- a Markdown cell with links that open that notebook in Colab, on Binder and on the JupyterLite
-  site (GitHub Pages);
+- a Markdown cell with links that open that notebook in Colab, on Binder, in JupyterLite and as a
+  web page (or, with no address, says how to run it locally);
 - a code cell that installs compgraph where it cannot be imported (Colab: from the repository;
-  JupyterLite: from the site's own package index) and does nothing, printing nothing, where it
-  can (a local JupyterLab, Binder, CI), so nbval's stored outputs are unaffected.
+  JupyterLite: from the site's own package index; with no address it stops with a message saying
+  how to install it) and does nothing, printing nothing, where it can (a local JupyterLab,
+  Binder, CI), so nbval's stored outputs are unaffected.
 
 In README.md it rewrites what stands between the `<!-- notebook-links:NAME -->` and
 `<!-- /notebook-links:NAME -->` markers (NAME = badges, table). After running it, re-execute the
@@ -35,7 +41,8 @@ except ImportError:  # Python 3.10
 ROOT = Path(__file__).resolve().parent.parent
 BRANCH = "main"  # the branch that the links open
 LINKS_ID, SETUP_ID = "compgraph-links", "compgraph-setup"  # cell ids, and the cells' tags
-SETUP_SOURCE = """\
+PLACEHOLDER = ("OWNER", "REPO")  # what the address was before it was set: the same as none
+SETUP_HEAD = """\
 # Colab and JupyterLite need the compgraph package installed; anywhere else this does nothing.
 try:
     import compgraph
@@ -44,33 +51,75 @@ except ImportError:
     if sys.platform == "emscripten":  # JupyterLite: from this site's own package index
         %pip install -q compgraph
     else:
+"""
+SETUP_SOURCE = SETUP_HEAD + """\
         %pip install -q git+https://github.com/{owner}/{repo}"""
+# With no repository address there is nowhere to install from: say what to do instead.
+SETUP_SOURCE_LOCAL = SETUP_HEAD + """\
+        raise ModuleNotFoundError(
+            "compgraph is not installed in this Python. Get the course's repository, then run "
+            "`python3 run.py lab` in it (it installs everything and opens these notebooks), "
+            "or `pip install` the repository's folder into this environment.") from None"""
+LOCAL_SOURCE = ("**Run this notebook** on your computer: in a copy of the course's repository, "
+                "`python3 run.py lab` installs what it needs and opens the notebooks.")
 
 
-def repository(pyproject: Path) -> tuple[str, str]:
-    """OWNER and REPO from pyproject.toml's `[project.urls] Repository`."""
-    url = tomllib.loads(pyproject.read_text())["project"]["urls"]["Repository"]
+Address = tuple[str, str]  # (owner, repository name) on GitHub
+
+
+def repository(pyproject: Path) -> Address | None:
+    """(owner, name) from pyproject.toml's `[project.urls] Repository`; None when it is not set
+    (or still the old OWNER/REPO placeholder)."""
+    url = tomllib.loads(pyproject.read_text())["project"].get("urls", {}).get("Repository")
+    if not url:
+        return None
     match = re.fullmatch(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?", url)
     if match is None:
-        sys.exit(f"{pyproject}: [project.urls] Repository must be https://github.com/OWNER/REPO, "
-                 f"not {url!r}")
-    return match[1], match[2]
+        sys.exit(f"{pyproject}: [project.urls] Repository must look like "
+                 f"https://github.com/<owner>/<name>, not {url!r}")
+    return None if (match[1], match[2]) == PLACEHOLDER else (match[1], match[2])
+
+
+def pages_url(owner: str, repo: str) -> str:
+    """Where .github/workflows/pages.yml publishes the site: the notebooks as web pages, and the
+    JupyterLite site in lite/."""
+    return f"https://{owner.lower()}.github.io/{repo}/"
+
+
+def page_name(notebook: str) -> str:
+    """The web page of a notebook in the site (tools/build_site.py)."""
+    return notebook.removesuffix(".ipynb") + ".html"
+
+
+def lite_path(notebook: str) -> str:
+    """A notebook in the JupyterLite site, relative to the site's root."""
+    return f"lite/lab/index.html?path={notebook}"
 
 
 def links(owner: str, repo: str, notebook: str) -> dict[str, str]:
     path = f"notebooks/{notebook}"
+    site = pages_url(owner, repo)
     return {
         "Colab": f"https://colab.research.google.com/github/{owner}/{repo}/blob/{BRANCH}/{path}",
         "Binder": f"https://mybinder.org/v2/gh/{owner}/{repo}/{BRANCH}?urlpath=lab/tree/{path}",
-        "JupyterLite": f"https://{owner.lower()}.github.io/{repo}/lab/index.html?path={notebook}",
+        "JupyterLite": site + lite_path(notebook),
+        "web page": site + page_name(notebook),
     }
 
 
-def links_source(owner: str, repo: str, notebook: str) -> str:
-    found = links(owner, repo, notebook)
-    return ("**Open this notebook in** " + " · ".join(
-        f"[{name}]({url})" for name, url in found.items())
-        + " (nothing to install), or locally with `python3 run.py lab`.")
+def links_source(address: Address | None, notebook: str) -> str:
+    if address is None:
+        return LOCAL_SOURCE
+    found = links(*address, notebook)
+    return (f"**Open this notebook in** [Colab]({found['Colab']}) · [Binder]({found['Binder']})"
+            f" · [JupyterLite]({found['JupyterLite']}) (nothing to install), read it as a "
+            f"[web page]({found['web page']}), or run it locally with `python3 run.py lab`.")
+
+
+def setup_source(address: Address | None) -> str:
+    if address is None:
+        return SETUP_SOURCE_LOCAL
+    return SETUP_SOURCE.format(owner=address[0], repo=address[1])
 
 
 def lines(text: str) -> list[str]:
@@ -84,7 +133,7 @@ def dumps(notebook: dict) -> str:
                       separators=(",", ": ")) + "\n"
 
 
-def update_notebook(path: Path, owner: str, repo: str) -> bool:
+def update_notebook(path: Path, address: Address | None) -> bool:
     """Put the two cells at the top of the notebook, replacing older versions of them.
     Returns whether the file changed. (Plain JSON: nbformat takes seconds to import.)"""
     before = path.read_text(encoding="utf-8")
@@ -94,10 +143,10 @@ def update_notebook(path: Path, owner: str, repo: str) -> bool:
             and not set(cell.get("metadata", {}).get("tags", [])) & set(ours)]
     old = {cell.get("id"): cell for cell in notebook["cells"] if cell.get("id") in ours}
     link_cell = {"cell_type": "markdown", "id": LINKS_ID, "metadata": {"tags": [LINKS_ID]},
-                 "source": lines(links_source(owner, repo, path.name))}
+                 "source": lines(links_source(address, path.name))}
     setup_cell = {"cell_type": "code", "execution_count": None, "id": SETUP_ID,
                   "metadata": {"tags": [SETUP_ID]}, "outputs": [],
-                  "source": lines(SETUP_SOURCE.format(owner=owner, repo=repo))}
+                  "source": lines(setup_source(address))}
     if SETUP_ID in old and old[SETUP_ID].get("source") == setup_cell["source"]:
         setup_cell = old[SETUP_ID]  # keep what an execution stored (its count, no outputs)
     notebook["cells"] = [link_cell, setup_cell, *kept]
@@ -115,19 +164,28 @@ def first_heading(path: Path) -> str:
                 path.stem)
 
 
-def readme_blocks(owner: str, repo: str, notebooks: list[Path]) -> dict[str, str]:
+def readme_blocks(address: Address | None, notebooks: list[Path]) -> dict[str, str]:
+    if address is None:
+        return {"badges": "*To read the course as web pages, or run it with nothing to install, "
+                          "publish it: see [Your own copy](#your-own-copy-links-and-publishing)."
+                          "*",
+                "table": "*Links that open each notebook in Colab, on Binder, in JupyterLite "
+                         "and as a web page appear here once this repository's address is set "
+                         "(see [Your own copy](#your-own-copy-links-and-publishing)).*"}
+    owner, repo = address
     first = notebooks[0].name if notebooks else ""
     binder = links(owner, repo, first)["Binder"]
-    site = f"https://{owner.lower()}.github.io/{repo}/"
+    site = pages_url(owner, repo)
     badges = (f"[![Launch on Binder](https://mybinder.org/badge_logo.svg)]({binder}) "
               f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-              f"({links(owner, repo, first)['Colab']}) · [the course in your browser, "
-              f"JupyterLite]({site})")
-    rows = ["| notebook | Colab | Binder | JupyterLite |", "|---|---|---|---|"]
+              f"({links(owner, repo, first)['Colab']}) · [the course as web pages]({site}) · "
+              f"[in your browser, JupyterLite]({site}lite/lab/index.html)")
+    rows = ["| notebook | web page | JupyterLite | Binder | Colab |", "|---|---|---|---|---|"]
     for path in notebooks:
         found = links(owner, repo, path.name)
-        rows.append(f"| {first_heading(path)} | [open]({found['Colab']}) | "
-                    f"[open]({found['Binder']}) | [open]({found['JupyterLite']}) |")
+        rows.append(f"| {first_heading(path)} | [read]({found['web page']}) | "
+                    f"[open]({found['JupyterLite']}) | [open]({found['Binder']}) | "
+                    f"[open]({found['Colab']}) |")
     return {"badges": badges, "table": "\n".join(rows)}
 
 
@@ -153,10 +211,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="the repository (pyproject.toml, README.md, notebooks/)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
-    owner, repo = repository(root / "pyproject.toml")
-    if (owner, repo) == ("OWNER", "REPO"):
-        print("note: pyproject.toml still has the placeholder https://github.com/OWNER/REPO; "
-              "set [project.urls] Repository to the real address and run this again")
+    address = repository(root / "pyproject.toml")
+    if address is None:
+        print("note: no repository address in pyproject.toml ([project.urls] Repository), so no "
+              "Colab, Binder, JupyterLite or web-page links are written; set it and run this "
+              "again to write them")
     notebooks = sorted((root / "notebooks").glob("*.ipynb"))
     if args.check:
         import shutil
@@ -167,15 +226,15 @@ def main(argv: list[str] | None = None) -> int:
             for name in ("pyproject.toml", "README.md"):
                 shutil.copy2(root / name, copy / name)
             stale = [path.name for path in sorted((copy / "notebooks").glob("*.ipynb"))
-                     if update_notebook(path, owner, repo)]
-            if update_readme(copy / "README.md", readme_blocks(owner, repo, notebooks)):
+                     if update_notebook(path, address)]
+            if update_readme(copy / "README.md", readme_blocks(address, notebooks)):
                 stale.append("README.md")
         if stale:
             print("out of date: " + ", ".join(stale) + "; run python3 tools/notebook_links.py")
             return 1
         return 0
-    changed = [path.name for path in notebooks if update_notebook(path, owner, repo)]
-    if update_readme(root / "README.md", readme_blocks(owner, repo, notebooks)):
+    changed = [path.name for path in notebooks if update_notebook(path, address)]
+    if update_readme(root / "README.md", readme_blocks(address, notebooks)):
         changed.append("README.md")
     print("updated: " + ", ".join(changed) if changed else "everything was up to date")
     if any(name.endswith(".ipynb") for name in changed):

@@ -16,7 +16,10 @@ function cgModelHost(model) {
       model.on(`change:${name}`, callback);
       return () => model.off(`change:${name}`, callback);
     },
-    vizSource: () => new Promise((resolve, reject) => {
+    // A page with no kernel behind it that carries the drawing engine itself (the course's web
+    // pages define compgraphVizSource); otherwise the kernel sends it.
+    vizSource: () => (typeof globalThis.compgraphVizSource === "function"
+      ? globalThis.compgraphVizSource() : new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         model.off("msg:custom", answer);
         reject(new Error("the kernel did not send the drawing engine (is it running?)"));
@@ -30,7 +33,7 @@ function cgModelHost(model) {
       }
       model.on("msg:custom", answer);
       model.send({ type: "viz" });
-    }),
+    })),
   };
 }
 
