@@ -192,8 +192,8 @@ def test_the_counts_notebook_2_states():
 
 def test_the_path_explorer_view_notebook_2_describes():
     explorer = cg.PathExplorer(classic(), "b", rankdir="BT", a=2, b=1)
-    assert explorer.position_text == "all 2 paths"
-    assert '"all 2 paths" view' in prose(NB2)
+    assert explorer.position_text == "all 2 paths"   # its still picture, the sum of both
+    assert '"all 2 paths" shows the sum' in prose(NB2)
 
 
 def test_the_path_explorer_fallback_counts_paths():
