@@ -159,10 +159,11 @@ def _rnn_case(T, seed):
     return rng.normal(size=T), float(rng.normal()), float(rng.uniform(-0.5, 0.5))
 
 
+@pytest.mark.parametrize("copies", [False, True], ids=["shared", "copies"])
 @pytest.mark.parametrize("T, w, u, b, seed", RNN_CASES)
-def test_rnn_states_and_gradients_equal_the_sum_over_time_steps(T, w, u, b, seed):
+def test_rnn_states_and_gradients_equal_the_sum_over_time_steps(T, w, u, b, seed, copies):
     xs, y, h0 = _rnn_case(T, seed)
-    net = nn.rnn(T, w, u, b)
+    net = nn.rnn(T, w, u, b, copies=copies)
     E = net.graph.forward(**net.feed(xs, y, h0))
     net.graph.backward()
     # the states by a plain loop, written out here rather than taken from the package

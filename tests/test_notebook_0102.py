@@ -167,7 +167,7 @@ def test_the_steps_notebook_2_names():
     steps = chain.trace(x=0.8)
     assert steps[6].text.startswith("∂f/∂h = ∂f/∂g × local cos(h)")
     text = " ".join(prose(NB2).split())
-    assert "step 6, the backward step" in text
+    assert "Step 6 is the backward step across the edge $h \\to g$" in text
     trace = classic().trace(a=2, b=1)
     assert trace[8].text.startswith("∂e/∂b (so far) = ∂e/∂d × local 1")
     assert trace[10].text.startswith("∂e/∂b += ∂e/∂c × local 1") and trace[10].total == 5

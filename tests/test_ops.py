@@ -68,7 +68,9 @@ CASES: dict[str, Case] = {
                   same_shape=True),
 }
 STRUCTURAL = ["matmul", "append_one"]  # tested below with shapes of their own
-BUILTIN_OPS = sorted(cg.OPS)           # the table as the package defines it
+#: Ops that compgraph.nn adds with cg.new_op for one lesson (tested with their networks there)
+LESSON_OPS = {"tanh_sum"}
+BUILTIN_OPS = sorted(set(cg.OPS) - LESSON_OPS)  # the table as the package defines it
 
 
 @pytest.mark.parametrize("name", BUILTIN_OPS)
