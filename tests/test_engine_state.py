@@ -103,8 +103,9 @@ def grid(shape: tuple[int, ...], lo: int = -32, hi: int = 32) -> st.SearchStrate
     """Values k/16 with lo <= k <= hi: a float for shape (), else an array."""
     if shape == ():
         return st.integers(lo, hi).map(lambda k: k / 16)
-    return st.lists(st.integers(lo, hi), min_size=math.prod(shape),
-                    max_size=math.prod(shape)).map(lambda ks: np.array(ks, float).reshape(shape) / 16)
+    n = math.prod(shape)
+    return st.lists(st.integers(lo, hi), min_size=n, max_size=n).map(
+        lambda ks: np.array(ks, float).reshape(shape) / 16)
 
 
 def _arr(v: Any) -> np.ndarray:
@@ -424,9 +425,10 @@ class EngineMachine(RuleBasedStateMachine):
                     arrays.append((node, got))
             # every gradient an array of its own: no two share memory, nor with a Param's or an
             # input's array (changing one in place must not change another)
-            others = [(n, v) for n, v in arrays] + \
-                     [(p, p.value) for p in self.params.values() if isinstance(p.value, np.ndarray)] \
-                     + [(name, v) for name, v in self.given.items() if isinstance(v, np.ndarray)]
+            others = [*arrays,
+                      *[(p, p.value) for p in self.params.values()
+                        if isinstance(p.value, np.ndarray)],
+                      *[(name, v) for name, v in self.given.items() if isinstance(v, np.ndarray)]]
             for a, (na, ga) in enumerate(arrays):
                 for nb, gb in others[a + 1:]:
                     assert not np.shares_memory(ga, gb), (na, nb)
@@ -673,7 +675,7 @@ class EngineMachine(RuleBasedStateMachine):
             assert np.array_equal(p.value, self.pvals[name]), name
 
 
-EngineMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=30)
+EngineMachine.TestCase.settings = settings(max_examples=250, stateful_step_count=50)
 TestEngineState = EngineMachine.TestCase
 
 
@@ -827,15 +829,20 @@ def test_descend_steps_by_the_gradient_of_the_last_backward():
     np.testing.assert_array_equal(W.value, [10.0 - 1.5, 2.0 - 2.0])
 
 
-def _fma3_graph():
-    fma3 = cg.new_op("state_fma3_example", lambda a, b, c: a * b + c,
-                     lambda out, a, b, c: (b, a, 1.0), deriv=("{1}", "{0}", "1"))
+def _fma3_graph(star: bool):
+    if star:  # written with *xs: the arity comes from deriv
+        fma3 = cg.new_op("state_fma3_star", lambda *xs: xs[0] * xs[1] + xs[2],
+                         lambda out, *xs: (xs[1], xs[0], 1.0), deriv=("{1}", "{0}", "1"))
+    else:
+        fma3 = cg.new_op("state_fma3_example", lambda a, b, c: a * b + c,
+                         lambda out, a, b, c: (b, a, 1.0), deriv=("{1}", "{0}", "1"))
     a, b, c = cg.Input("a"), cg.Input("b"), cg.Param("c", 1.0)
     return a, b, c, cg.Graph(cg.sin(fma3(a, b, c, name="f")))
 
 
-def test_an_op_of_three_inputs_works_on_every_pass():
-    a, b, c, g = _fma3_graph()
+@pytest.mark.parametrize("star", [False, True], ids=["a, b, c", "*xs"])
+def test_an_op_of_three_inputs_works_on_every_pass(star):
+    a, b, c, g = _fma3_graph(star)
     for _ in range(4):
         assert g.forward(a=2.0, b=3.0) == pytest.approx(math.sin(7.0), rel=1e-15)
         grads = g.backward()

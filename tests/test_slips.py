@@ -20,6 +20,7 @@ The probes come in tables:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -156,8 +157,8 @@ def test_an_op_at_the_edge_of_its_domain(op, form, v):
             _close(g.grad(x), want["grad"], "grad")
         # --- forward mode, by the bad element
         index = None if form != "array" else (1,)
-        call = (lambda: g.forward_mode(x, **{X: given})) if index is None else \
-            (lambda: g.forward_mode(x, index=index, **{X: given}))
+        call = functools.partial(g.forward_mode, x, **{X: given}) if index is None else \
+            functools.partial(g.forward_mode, x, index=index, **{X: given})
         if not want["grad_ok"]:
             with pytest.raises(cg.DomainError) as caught:
                 call()
@@ -249,7 +250,11 @@ class Probe:
     not_says: tuple[str, ...] = ()
 
 
-def right_node(ref: Callable[[np.ndarray], np.ndarray], points=(0.7, np.array([0.3, 1.2, 2.0])),
+POINTS = (0.7, np.array([-0.3, 1.2, 2.0]))
+POSITIVE = (0.7, np.array([0.3, 1.2, 2.0]))
+
+
+def right_node(ref: Callable[[np.ndarray], np.ndarray], points: tuple = POINTS,
                name: str = X) -> Callable[[Any], None]:
     """A node built from Input `name` that computes ref(x): the value of sum(node) against numpy
     and its gradient against central differences of numpy's function, at each point."""
@@ -300,7 +305,10 @@ def _backwarded(fn=cg.sin, at: Any = 0.5) -> cg.Graph:
     return g
 
 
-POSITIVE = (0.7, np.array([0.3, 1.2, 2.0]))
+def _applied(f: Callable) -> Any:
+    return f(_x())
+
+
 UFUNCS = [
     ("sin", np.sin, np.sin), ("cos", np.cos, np.cos), ("tan", np.tan, np.tan),
     ("exp", np.exp, np.exp), ("log", np.log, np.log), ("sqrt", np.sqrt, np.sqrt),
@@ -309,7 +317,7 @@ UFUNCS = [
     ("expm1", np.expm1, np.expm1),
 ]
 PROBES: list[Probe] = [
-    Probe(f"np.{label}(x)", (lambda f: lambda: f(_x()))(f), (X,),
+    Probe(f"np.{label}(x)", functools.partial(_applied, f), (X,),
           right_node(ref, POSITIVE)) for label, f, ref in UFUNCS
 ] + [
     Probe("np.maximum(x, 0)", lambda: np.maximum(_x(), 0.0), (X,),
@@ -325,7 +333,7 @@ PROBES: list[Probe] = [
     Probe("np.dot(x, x)", lambda: (lambda x: np.dot(x, x))(_x()), (X,),
           right_node(lambda v: np.dot(v, v), points=(np.array([0.5, -1.0]),))),
 ] + [
-    Probe(f"math.{label}(x)", (lambda f: lambda: f(_x()))(f), (X,))
+    Probe(f"math.{label}(x)", functools.partial(_applied, f), (X,))
     for label, f in [("sin", math.sin), ("cos", math.cos), ("exp", math.exp),
                      ("log", math.log), ("sqrt", math.sqrt), ("tanh", math.tanh)]
 ] + [
