@@ -373,6 +373,10 @@ define(
 )
 
 
+#: The ops the package defines itself (new_op adds to OPS; these stay as they are).
+BUILTIN = frozenset(OPS)
+
+
 def vjp(op: Op, upstream: Value, out: Value, inputs: list | tuple, attrs: dict) -> list:
     """The op's vector-Jacobian product: for each input, what it contributes to that input's
     gradient, upstream × the local derivative, in the input's shape (summed over the axes that

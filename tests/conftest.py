@@ -7,9 +7,12 @@ because timing on shared CI machines varies.
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -77,3 +80,19 @@ def course_site(tmp_path_factory) -> Path:
     SITE_BUILD.update(seconds=time.monotonic() - started, bytes=sum(
         p.stat().st_size for p in output.rglob("*") if p.is_file()))
     return output
+
+
+@pytest.fixture(scope="session")
+def served(course_site):
+    """The whole built site (the static pages, and JupyterLite in lite/) from a local server."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(Quiet, directory=str(course_site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

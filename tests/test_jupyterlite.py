@@ -12,14 +12,11 @@ the internet when it starts, which this machine cannot reach (the README says so
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 import zipfile
 from pathlib import Path
 
@@ -37,22 +34,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def site(course_site) -> Path:
     return course_site / "lite"
-
-
-@pytest.fixture(scope="module")
-def served(course_site):
-    """The whole published folder: the static pages, and JupyterLite in lite/."""
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(Quiet, directory=str(course_site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def site_wheel(site: Path) -> tuple[Path, dict]:

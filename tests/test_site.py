@@ -206,21 +206,6 @@ def test_a_widget_is_shown_once_in_a_run_notebook(tmp_path):
 
 # --- in the browser -----------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def served(course_site):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(Quiet, directory=str(course_site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
 def context(browser, base: str, **options):
     """A browser context that lets through only requests to the local server, and lists the
     others (aborted) and the local ones that failed."""
