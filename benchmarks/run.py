@@ -1,5 +1,6 @@
-"""compgraph's benchmarks: time per training step against micrograd and PyTorch, the Stepper's
-latency, and the notebook suite's wall time. Prints a table and writes benchmarks/RESULTS.md.
+"""compgraph's benchmarks: time per training step against micrograd, PyTorch and numpy written
+by hand, cost across graph sizes, and the notebook suite's wall time (benchmarks/browser.py adds
+the Stepper's latency in Chromium). Prints a table and writes benchmarks/RESULTS.md.
 
     python3 run.py bench                      # from the repository root: set-up, then this file
     .venv/bin/python benchmarks/run.py        # the same, once set up
@@ -22,7 +23,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import datetime  # noqa: E402
 import gc  # noqa: E402
-import importlib  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -39,7 +39,7 @@ import compgraph as cg  # noqa: E402
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "RESULTS.md"
-SECTIONS = ("scalar", "tensor", "xor", "retrain", "scale", "stepper", "notebooks")
+SECTIONS = ("scalar", "tensor", "xor", "retrain", "scale", "notebooks")
 
 
 @dataclass
@@ -179,7 +179,7 @@ def bench_retrain(quick: bool) -> Row:
                f"{history.correct()}/4 correct")
 
 
-# --- scale: cost in proportion to the graph ----------------------------------------------------
+# --- 3. cost in proportion to the graph ----------------------------------------------------
 
 def bench_scale(quick: bool) -> Row:
     """A scalar chain tanh(h·w) of 10 to 100,000 ops: seconds per node of forward + backward,
@@ -231,59 +231,6 @@ def bench_scale(quick: bool) -> Row:
                    f"{n:,}: {tenth_to_second[n]:.2f}" for n in sizes) +
                "; bytes per node after ten passes: " + ", ".join(
                    f"{n:,}: {memory[n]:.0f}" for n in sizes))
-
-
-# --- 3. Stepper latency -------------------------------------------------------------------------
-# Written as a placeholder before compgraph.widgets existed, so the widget's API is probed at run
-# time: the section prints "not available yet" without a Stepper, and skips with a note when it
-# finds no Next button with .click(). Adjust find_next_click if the widget's API changes.
-
-STEPPER_GOAL = 0.025  # seconds, median of one Next click
-
-
-def bench_stepper(quick: bool) -> Row:
-    """One Next click on the XOR network's Stepper: button click to new SVG set."""
-    # the module itself (the name compgraph.render is the render() function)
-    render = importlib.import_module("compgraph.render")
-    name = "Stepper latency (XOR graph)"
-    net = cg.nn.sigmoid_net(seed=0)
-
-    def new_stepper() -> cg.Stepper:
-        return cg.Stepper(net.graph, rankdir="BT", X=cg.nn.XOR_X, y=cg.nn.XOR_Y)
-
-    stepper = new_stepper()
-    per_pass = len(stepper.trace) - 1
-
-    def clicks(stepper: cg.Stepper) -> list[float]:
-        """Click Next through the whole trace once, timing each click."""
-        times = []
-        for _ in range(per_pass):
-            start = time.perf_counter()
-            stepper.next_button.click()
-            times.append(time.perf_counter() - start)
-        return times
-
-    # A learner's first pass draws every frame; the Stepper keeps them for later passes, so the
-    # figure is taken on first visits (a fresh Stepper per pass, built outside the timing).
-    first, wanted, layouts_while_stepping = [], 20 if quick else 100, 0
-    while len(first) < wanted:
-        before = render.LAYOUT_RUNS
-        first += clicks(stepper)
-        layouts_while_stepping += render.LAYOUT_RUNS - before
-        revisit = stepper
-        stepper = new_stepper()
-    revisit.first_button.click()
-    again = clicks(revisit)
-    median, p95 = statistics.median(first), float(np.percentile(first, 95))
-    print(f"  {name}: {len(first)} first-visit clicks, median {fmt_time(median)}, "
-          f"p95 {fmt_time(p95)}; layouts run while stepping: {layouts_while_stepping}")
-    note = (f"{len(first)} Next clicks, each on a step not shown before (trace of "
-            f"{per_pass + 1} steps); layouts run while stepping: {layouts_while_stepping} "
-            f"(the layout is computed once per Stepper); revisiting shown steps: median "
-            f"{fmt_time(statistics.median(again))}")
-    met = median <= STEPPER_GOAL and layouts_while_stepping == 0
-    return Row(name, f"median {fmt_time(median)}, p95 {fmt_time(p95)}", goal="median ≤ 25 ms",
-               result="met" if met else "missed", note=note)
 
 
 # --- 4. notebook suite ------------------------------------------------------------------------
@@ -428,7 +375,7 @@ def main(argv: list[str]) -> int:
     print("; ".join(f"{k} {v}" for k, v in facts.items()), flush=True)
     benches = {"scalar": bench_scalar, "tensor": bench_tensor, "xor": bench_xor,
                "retrain": bench_retrain, "scale": bench_scale,
-               "stepper": bench_stepper, "notebooks": bench_notebooks}
+               "notebooks": bench_notebooks}
     rows = [benches[s](args.quick) for s in SECTIONS if s in chosen]
     print()
     print("\n".join(table_lines(rows, markdown=False)))
